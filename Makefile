@@ -1,0 +1,48 @@
+# The commands a newcomer needs. Each works on a fresh machine with Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger
+TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-postgres test-sqlite bench lint fmt clean
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+run: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_api_key --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The whole suite on PostgreSQL, then the non-concurrent part on SQLite.
+test: install test-postgres test-sqlite
+
+test-postgres: install
+	DATABASE_URL=$(TEST_PG_URL) DEBUG=false SECRET_KEY=test-only-not-secret \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+test-sqlite: install
+	DATABASE_URL= DEBUG=false SECRET_KEY=test-only-not-secret \
+		$(BIN)/pytest -m "not postgres_only and not browser" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench.run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles ledger.sqlite3*

@@ -1,0 +1,35 @@
+"""Staff see and revoke keys here; keys are made with ``create_api_key`` (the token is shown once, by the command)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from access.models import ApiKey
+from access.services import api_key_revoke
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "read_only", "active", "created_at", "revoked_at")
+    list_filter = ("read_only", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("prefix", "user__username", "name")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "prefix", "key_hash", "read_only", "created_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a key is made by create_api_key, which can show its token once
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoked, never deleted: the audit trail names it
+
+    @admin.display(boolean=True, description="active")
+    def active(self, key: ApiKey) -> bool:
+        return key.is_active
+
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = sum(api_key_revoke(key=key, actor=request.user) for key in queryset)
+        messages.success(request, f"Revoked {revoked} key(s); they are refused from their next request on.")

@@ -1,0 +1,51 @@
+"""Making and revoking API keys: the only writes of this app, each one audited."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import ApiKey, hash_token
+from audit.services import audit_event_record
+
+TOKEN_PREFIX = "ldg_"  # lets secret scanners and people recognize a ledger key
+PREFIX_LENGTH = 12  # "ldg_" + 8 random characters: what staff see in the admin
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str = "", read_only: bool = False) -> tuple[ApiKey, str]:
+    """Returns the key and its token; the token is shown once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
+    key = ApiKey.objects.create(
+        user=user, name=name[:100], prefix=token[:PREFIX_LENGTH], key_hash=hash_token(token), read_only=read_only
+    )
+    audit_event_record(
+        actor=user,
+        action="createApiKey",
+        outcome="OK",
+        object_type="ApiKey",
+        object_id=key.pk,
+        payload={"read_only": read_only, "prefix": key.prefix},
+    )
+    return key, token
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: Any = None) -> bool:
+    """Revokes the key from its next request on; False when it was already revoked."""
+    revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        audit_event_record(
+            actor=actor,
+            action="revokeApiKey",
+            outcome="OK",
+            object_type="ApiKey",
+            object_id=key.pk,
+            payload={"prefix": key.prefix},
+        )
+    return bool(revoked)

@@ -1,0 +1,142 @@
+"""Accounts in the admin: what staff look up, never a way to edit the books.
+
+Every balance is written by ``transactions.services`` under row locks; the admin
+only reads. The account page adds its latest entries and its balance at a
+chosen instant, computed from the entries (the ``balance_after`` of the last
+entry posted by then), which is what a customer's statement would say.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.models import Account
+from core.adminkit import ReadOnlyAdmin, money, money_cell
+from core.documents import normalize_document
+
+LATEST_ENTRIES = 20
+
+
+def parse_instant(value: str) -> datetime | None:
+    """``2026-11-25`` (the end of that day) or ``2026-11-25T14:30``, in the current time zone."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            instant = datetime.combine(day, time.max)
+        else:
+            instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if timezone.is_naive(instant):
+        instant = timezone.make_aware(instant)
+    return instant
+
+
+def balance_at(account: Account, instant: datetime) -> tuple[int, int | None]:
+    """(balance in centavos, sequence of the last entry) as of ``instant``, from the entries."""
+    last = (
+        account.entries.filter(created_at__lte=instant)
+        .order_by("-sequence")
+        .values_list("balance_after", "sequence")
+        .first()
+    )
+    return (last[0], last[1]) if last else (0, None)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("name", "document", "kind", "balance_display", "held_display", "available_display", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "=document")
+    search_help_text = "Part of a name, or a whole CPF/CNPJ (punctuation optional)."
+    ordering = ("-id",)
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("name", "document", "document_type", "kind")}),
+        ("Money", {"fields": ("balance_display", "held_display", "available_display")}),
+        ("Counters", {"fields": ("entry_count", "sent_count", "received_count", "created_at", "updated_at")}),
+        ("Latest entries", {"fields": ("latest_entries",)}),
+    )
+    readonly_fields = ("balance_display", "held_display", "available_display", "latest_entries")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
+    ) -> tuple[QuerySet[Account], bool]:
+        """A name by substring; a document as staff type it, "529.982.247-25" or "52998224725"."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(name__icontains=term) | Q(document=normalize_document(term))), False
+
+    @admin.display(description="Balance", ordering="balance")
+    def balance_display(self, obj: Account) -> SafeString:
+        return money_cell(obj.balance)
+
+    @admin.display(description="Held")
+    def held_display(self, obj: Account) -> SafeString:
+        return money_cell(obj.held)
+
+    @admin.display(description="Available")
+    def available_display(self, obj: Account) -> SafeString:
+        return money_cell(obj.available)
+
+    @admin.display(description=f"Latest {LATEST_ENTRIES} entries")
+    def latest_entries(self, obj: Account) -> SafeString:
+        entries = list(obj.entries.select_related("transaction").order_by("-sequence")[:LATEST_ENTRIES])
+        if not entries:
+            return mark_safe("<p>No entries yet.</p>")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><a href='{}'>{} #{}</a></td>"
+            "<td style='text-align:right'>{}</td><td style='text-align:right'>{}</td></tr>",
+            (
+                (
+                    entry.sequence,
+                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    reverse("admin:transactions_transaction_change", args=[entry.transaction_id]),
+                    entry.transaction.type,
+                    entry.transaction_id,
+                    money_cell(entry.amount),
+                    money_cell(entry.balance_after),
+                )
+                for entry in entries
+            ),
+        )
+        all_entries = reverse("admin:transactions_entry_changelist") + f"?account__id__exact={obj.pk}"
+        return format_html(
+            "<table><thead><tr><th>#</th><th>Posted at</th><th>Transaction</th><th>Amount</th>"
+            "<th>Balance after</th></tr></thead><tbody>{}</tbody></table>"
+            "<p><a href='{}'>All {} entries</a></p>",
+            rows,
+            all_entries,
+            obj.entry_count,
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Adds the balance-at-date answer; computed per request, so nothing is kept on ``self``."""
+        context = dict(extra_context or {})
+        raw = request.GET.get("at", "")
+        context["balance_at_input"] = raw
+        if raw:
+            instant = parse_instant(raw)
+            account = self.get_object(request, object_id)
+            if instant is None:
+                context["balance_at_error"] = "Enter a date (2026-11-25) or a date and time (2026-11-25T14:30)."
+            elif account is not None:
+                cents, sequence = balance_at(account, instant)
+                context["balance_at"] = {"instant": instant, "amount": money(cents), "sequence": sequence}
+        return super().change_view(request, object_id, form_url, extra_context=context)

@@ -1,0 +1,69 @@
+"""Accounts: who holds money, and how much, in integer centavos."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from core.documents import DocumentType
+
+SETTLEMENT_DOCUMENT = "00000000000191"  # the bank's own CNPJ in the demo; any valid one works
+SETTLEMENT_ACCOUNT_ID = 0  # fixed by migration 0002, outside the pk sequence
+
+
+class AccountKind(models.TextChoices):
+    CUSTOMER = "CUSTOMER", "Customer"
+    SETTLEMENT = "SETTLEMENT", "Settlement"
+
+
+class Account(models.Model):
+    """A customer's account, or the bank's one settlement account.
+
+    ``balance`` is the posted balance (the sum of the entries); ``held`` is what
+    PENDING outgoing transactions reserve. Both are written only by
+    ``transactions.services`` under this row's lock. The counters make per-account
+    totals O(1): ``entry_count`` doubles as the last entry's ``sequence``.
+    """
+
+    name = models.CharField(max_length=200)
+    document = models.CharField(max_length=14, unique=True)
+    document_type = models.CharField(max_length=4, choices=[(t.value, t.value) for t in DocumentType])
+    kind = models.CharField(max_length=10, choices=AccountKind.choices, default=AccountKind.CUSTOMER)
+    balance = models.BigIntegerField(default=0, help_text="Posted balance in centavos.")
+    held = models.BigIntegerField(default=0, help_text="Centavos held by PENDING outgoing transactions.")
+    entry_count = models.BigIntegerField(default=0)
+    sent_count = models.BigIntegerField(default=0)
+    received_count = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="account_customer_never_negative",
+                condition=Q(kind=AccountKind.SETTLEMENT)
+                | (Q(balance__gte=0) & Q(held__gte=0) & Q(balance__gte=models.F("held"))),
+            ),
+            models.CheckConstraint(name="account_kind_valid", condition=Q(kind__in=[k.value for k in AccountKind])),
+            # At most one settlement account: the counterparty of every deposit.
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind=AccountKind.SETTLEMENT), name="account_one_settlement"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="account_created_keyset"),
+            models.Index(fields=["name", "id"], name="account_name_keyset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.document})"
+
+    @property
+    def available(self) -> int:
+        """Centavos the account may still spend: posted balance minus holds."""
+        return self.balance - self.held
+
+    @property
+    def transaction_count(self) -> int:
+        return self.sent_count + self.received_count

@@ -1,0 +1,63 @@
+"""Query fields for accounts: one by ID, and the keyset-paginated list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from accounts import selectors
+from accounts.models import Account
+from accounts.schema.types import VIEW_ACCOUNT, AccountConnection, AccountKind, AccountOrder, AccountType
+from core.graphql.connection import Ordering, Page, paginate
+from core.graphql.enums import enum_value
+from core.graphql.loaders import current_loaders
+from core.graphql.node import decode_id, require
+
+
+def account_ordering(order_by: Any) -> Ordering:
+    """CREATED_AT ASC unless asked; the pk breaks ties in the same direction."""
+    field = enum_value(order_by.field) if order_by else "created_at"
+    descending = bool(order_by) and enum_value(order_by.direction) == "DESC"
+    return Ordering(f"accounts:{field}:{'desc' if descending else 'asc'}", (field,), descending)
+
+
+class AccountQueries(graphene.ObjectType):
+    account = graphene.Field(AccountType, id=graphene.NonNull(graphene.ID))
+    accounts = graphene.NonNull(
+        AccountConnection,
+        first=graphene.Int(),
+        after=graphene.String(),
+        last=graphene.Int(),
+        before=graphene.String(),
+        search=graphene.String(),
+        kind=AccountKind(),
+        order_by=AccountOrder(),
+        description="Default order: createdAt ASC. `search` matches a name (case-insensitive substring) or a "
+        "document (exact, normalized).",
+    )
+
+    @staticmethod
+    def resolve_account(root: Any, info: graphene.ResolveInfo, id: str) -> Account | None:
+        require(info, VIEW_ACCOUNT)
+        pk = decode_id(id, "Account")
+        account = None if pk is None else selectors.account_get(pk)
+        return current_loaders().register([account])[0] if account else None
+
+    @staticmethod
+    def resolve_accounts(
+        root: Any,
+        info: graphene.ResolveInfo,
+        search: str | None = None,
+        kind: Any = None,
+        order_by: Any = None,
+        **page: Any,
+    ) -> Page:
+        require(info, VIEW_ACCOUNT)
+        kind_value = enum_value(kind)
+        return paginate(
+            selectors.account_list(search=search, kind=kind_value),
+            account_ordering(order_by),
+            total=lambda: selectors.account_count(search=search, kind=kind_value),
+            **page,
+        )

@@ -1,0 +1,96 @@
+"""The Account type and its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import graphene
+from graphene import relay
+
+from accounts import selectors
+from accounts.models import Account
+from core.graphql.connection import KeysetConnection, edges_of
+from core.graphql.enums import OrderDirection
+from core.graphql.scalars import DateTime, Decimal
+
+VIEW_ACCOUNT = "accounts.view_account"
+
+
+class AccountKind(graphene.Enum):
+    CUSTOMER = "CUSTOMER"
+    SETTLEMENT = "SETTLEMENT"
+
+    @property
+    def description(self) -> str | None:
+        return {
+            "CUSTOMER": "A customer's account. Its balance can never be negative.",
+            "SETTLEMENT": "The bank's own settlement account: the counterparty of deposits. May be negative.",
+        }.get(self.name)
+
+
+class DocumentType(graphene.Enum):
+    CPF = "CPF"
+    CNPJ = "CNPJ"
+
+
+class AccountOrderField(graphene.Enum):
+    # The values are the model fields the keyset orders by.
+    CREATED_AT = "created_at"
+    NAME = "name"
+
+
+class AccountOrder(graphene.InputObjectType):
+    field = graphene.NonNull(AccountOrderField)
+    direction = graphene.NonNull(OrderDirection)
+
+
+class AccountType(graphene.ObjectType):
+    class Meta:
+        name = "Account"
+        interfaces = (relay.Node,)
+
+    name = graphene.NonNull(graphene.String)
+    document = graphene.NonNull(
+        graphene.String,
+        description="Normalized CPF (11 digits) or CNPJ (14 characters, digits and upper-case letters).",
+    )
+    document_type = graphene.NonNull(DocumentType)
+    kind = graphene.NonNull(AccountKind)
+    balance = graphene.NonNull(Decimal, description="Posted balance: the sum of this account's entries.")
+    available_balance = graphene.NonNull(
+        Decimal, description="balance minus the amounts held by this account's PENDING outgoing transactions."
+    )
+    created_at = graphene.NonNull(DateTime)
+    updated_at = graphene.NonNull(DateTime)
+    # transactions, entries and balanceAt read entries and transactions: transactions.schema adds them.
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
+        return isinstance(root, Account)
+
+    @classmethod
+    def get_nodes(cls, pks: set[int]) -> Sequence[Account]:
+        return selectors.accounts_by_pk(pks)
+
+    # Fresh rows may hold TextChoices members, loaded ones plain strings: the enums want the string.
+    @staticmethod
+    def resolve_kind(account: Account, info: graphene.ResolveInfo) -> str:
+        return str(account.kind)
+
+    @staticmethod
+    def resolve_document_type(account: Account, info: graphene.ResolveInfo) -> str:
+        return str(account.document_type)
+
+    @staticmethod
+    def resolve_available_balance(account: Account, info: graphene.ResolveInfo) -> int:
+        return account.available
+
+
+class AccountEdge(graphene.ObjectType):
+    node = graphene.NonNull(AccountType)
+    cursor = graphene.NonNull(graphene.String)
+
+
+class AccountConnection(KeysetConnection):
+    edges = edges_of(AccountEdge)

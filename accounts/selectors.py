@@ -1,0 +1,34 @@
+"""Reads of accounts, for the API and the admin."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Account
+from core.counters import ACCOUNTS, counter_total
+from core.documents import normalize_document
+
+
+def account_list(*, search: str | None = None, kind: str | None = None) -> QuerySet[Account]:
+    """``search`` matches a name (case-insensitive substring) or a document (exact, normalized)."""
+    accounts = Account.objects.all()
+    if search and search.strip():
+        accounts = accounts.filter(Q(name__icontains=search.strip()) | Q(document=normalize_document(search)))
+    if kind:
+        accounts = accounts.filter(kind=kind)
+    return accounts
+
+
+def account_count(*, search: str | None = None, kind: str | None = None) -> int:
+    """O(1) from the counters when unfiltered (settlement account included); a COUNT otherwise."""
+    if not (search and search.strip()) and not kind:
+        return counter_total(ACCOUNTS)
+    return account_list(search=search, kind=kind).count()
+
+
+def accounts_by_pk(pks: set[int]) -> list[Account]:
+    return list(Account.objects.filter(pk__in=pks))
+
+
+def account_get(pk: int) -> Account | None:
+    return Account.objects.filter(pk=pk).first()

@@ -1,0 +1,75 @@
+"""Opening accounts: the only write of this app.
+
+An initial balance is booked as a DEPOSIT from the settlement account through
+``transactions.services``, in the same database transaction as the account, so
+that money still enters through the one path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Account, AccountKind
+from audit.services import audit_event_record
+from core.counters import ACCOUNTS, counter_add
+from core.db import retrying_atomic
+from core.documents import validate_document
+from core.errors import ErrorCode, LedgerError
+from core.money import check_cents
+
+MAX_NAME = 200
+
+
+def account_create(*, name: str, document: str, initial_balance: int = 0, actor: Any = None) -> Account:
+    """Opens a customer account; raises INVALID_INPUT, INVALID_DOCUMENT, INVALID_AMOUNT or DUPLICATE_DOCUMENT."""
+    try:
+        clean_name = name.strip() if isinstance(name, str) else ""
+        if not 1 <= len(clean_name) <= MAX_NAME:
+            raise LedgerError(ErrorCode.INVALID_INPUT, "The name must have 1 to 200 characters.", "name")
+        normalized, document_type = validate_document(document)
+        check_cents(initial_balance, field="balance", allow_zero=True)
+    except LedgerError as error:
+        _audit_rejection(actor, error)
+        raise
+    outcome = _create(clean_name, normalized, document_type.value, initial_balance, actor)
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    return outcome
+
+
+@retrying_atomic("createAccount")
+def _create(name: str, document: str, document_type: str, initial_balance: int, actor: Any) -> Account | LedgerError:
+    # Local import: the one call from accounts into transactions (DESIGN.md, Layout).
+    from transactions.services import deposit_create
+
+    try:
+        # A savepoint: when a concurrent request took the document, the UNIQUE
+        # index decides and this transaction lives on to record the rejection.
+        with transaction.atomic():
+            account = Account.objects.create(
+                name=name, document=document, document_type=document_type, kind=AccountKind.CUSTOMER
+            )
+    except IntegrityError:
+        error = LedgerError(ErrorCode.DUPLICATE_DOCUMENT, "An account with this document already exists.", "document")
+        _audit_rejection(actor, error)
+        return error
+    counter_add(ACCOUNTS, 1)
+    audit_event_record(
+        actor=actor,
+        action="createAccount",
+        outcome="OK",
+        object_type="Account",
+        object_id=account.pk,
+        payload={"initial_balance": initial_balance},
+    )
+    if initial_balance > 0:
+        deposit_create(account_id=account.pk, amount=initial_balance, description="Initial deposit", actor=actor)
+        account.refresh_from_db()
+    return account
+
+
+def _audit_rejection(actor: Any, error: LedgerError) -> None:
+    with transaction.atomic():
+        audit_event_record(actor=actor, action="createAccount", outcome=error.code, payload={"error": error.as_dict()})

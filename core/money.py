@@ -1,0 +1,94 @@
+"""Exact money: amounts travel as ``int`` centavos inside the code.
+
+They become ``Decimal`` strings with two places only at the edges (the API, the
+admin, the commands). No float ever holds an amount: a float input is accepted
+only through its shortest decimal representation, and only when that has at
+most two decimal places.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from core.errors import ErrorCode, LedgerError
+
+MAX_CENTS = 99_999_999_999_999  # 999,999,999,999.99
+# Digits, an optional point and up to two decimals: no sign, no exponent, no spaces inside.
+_AMOUNT_RE = re.compile(r"^(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?$|^\.(?P<only_frac>\d{1,2})$")
+
+
+def _invalid(reason: str, field: str) -> LedgerError:
+    return LedgerError(ErrorCode.INVALID_AMOUNT, f"Invalid amount: {reason}.", field)
+
+
+def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = False) -> int:
+    """Converts an input amount (str, int, Decimal or a two-place float) to centavos.
+
+    Refuses, with INVALID_AMOUNT: blanks, signs, exponents, NaN/Infinity, more than
+    two decimal places, zero (unless ``allow_zero``) and anything above
+    999999999999.99.
+    """
+    if isinstance(value, bool) or value is None:
+        raise _invalid('expected a decimal number such as "10.50"', field)
+    if isinstance(value, int):
+        cents = value * 100
+    elif isinstance(value, float):
+        # repr() gives the shortest string that round-trips: 0.1 -> "0.1", never 0.1000000000000000055.
+        text = repr(value)
+        if not re.fullmatch(r"-?\d+\.\d+", text):
+            raise _invalid("exponents, NaN and Infinity are not amounts", field)
+        cents = _cents_from_text(text, field)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _invalid("NaN and Infinity are not amounts", field)
+        cents = _cents_from_text(format(value, "f"), field)
+    elif isinstance(value, str):
+        cents = _cents_from_text(value.strip(), field)
+    else:
+        raise _invalid('expected a decimal number such as "10.50"', field)
+    if cents < 0 or (cents == 0 and not allow_zero):
+        raise _invalid("must be greater than 0" if not allow_zero else "must not be negative", field)
+    if cents > MAX_CENTS:
+        raise _invalid("at most 999999999999.99", field)
+    return cents
+
+
+def _cents_from_text(text: str, field: str) -> int:
+    if text.startswith("-"):
+        raise _invalid("must be greater than 0", field)
+    match = _AMOUNT_RE.match(text)
+    if match is None:
+        if re.fullmatch(r"\d*\.\d{3,}", text):
+            raise _invalid("at most two decimal places", field)
+        raise _invalid('expected a decimal number such as "10.50"', field)
+    if match.group("only_frac") is not None:
+        return int(match.group("only_frac").ljust(2, "0"))
+    units = match.group("units")
+    if len(units) > 15:  # refuse absurd lengths before int() does any work
+        raise _invalid("at most 999999999999.99", field)
+    frac = (match.group("frac") or "").ljust(2, "0")
+    return int(units) * 100 + int(frac)
+
+
+def to_decimal(cents: int) -> Decimal:
+    """Centavos as a two-place Decimal, for the API edge."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def format_amount(cents: int) -> str:
+    """Centavos as the contract prints them: "-1234.50"."""
+    sign = "-" if cents < 0 else ""
+    units, frac = divmod(abs(cents), 100)
+    return f"{sign}{units}.{frac:02d}"
+
+
+def check_cents(cents: int, *, field: str = "amount", allow_zero: bool = False) -> int:
+    """The range rule for an amount already in centavos (services call it on every input)."""
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise _invalid("expected whole centavos", field)
+    if cents < 0 or (cents == 0 and not allow_zero):
+        raise _invalid("must be greater than 0" if not allow_zero else "must not be negative", field)
+    if cents > MAX_CENTS:
+        raise _invalid("at most 999999999999.99", field)
+    return cents

@@ -1,0 +1,113 @@
+"""``/metrics``: the Prometheus exposition, for the scraper only.
+
+Off the public API: it answers 404 (as if it did not exist) unless
+``LEDGER_METRICS_ENABLED`` is on and the caller's address is in
+``LEDGER_METRICS_ALLOWED_IPS`` (addresses or networks). Under gunicorn with
+several workers each process counts on its own; with
+``PROMETHEUS_MULTIPROC_DIR`` set, prometheus_client sums their files here.
+
+Besides the counters the code increments (core.metrics), two gauges describe
+the settlement queue as the database sees it at scrape time, so they are right
+whichever process, host or worker did the work.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count, Min
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from transactions.models import Transaction, TransactionStatus
+
+logger = logging.getLogger(__name__)
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _allowed_networks(entries: tuple[str, ...]) -> tuple[IpNetwork, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def scrape_allowed(remote_addr: str | None) -> bool:
+    """True when metrics are on and ``remote_addr`` is one of the allowed addresses or networks."""
+    if not settings.LEDGER_METRICS_ENABLED or not remote_addr:
+        return False
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in _allowed_networks(tuple(settings.LEDGER_METRICS_ALLOWED_IPS)))
+
+
+class SettlementQueueCollector(Collector):
+    """How far behind the settlement workers are: the oldest due PENDING transaction's age.
+
+    Computed from the table (the queue itself), through the partial index on
+    due PENDING rows, so it costs one index range scan per scrape.
+    """
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = timezone.now()
+        try:
+            due = Transaction.objects.filter(status=TransactionStatus.PENDING, due_at__lte=now).aggregate(
+                oldest=Min("due_at"), count=Count("id")
+            )
+        except DatabaseError:
+            logger.warning("metrics: settlement queue unreadable", exc_info=True)
+            return
+        oldest = due["oldest"]
+        lag = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "ledger_settlement_lag_seconds",
+            "Age in seconds of the oldest PENDING transaction that is due (0 when none is waiting).",
+            value=lag,
+        )
+        yield GaugeMetricFamily(
+            "ledger_settlement_due_transactions",
+            "PENDING transactions that are due and not yet settled.",
+            value=due["count"],
+        )
+
+
+class _DefaultRegistry(Collector):
+    """This process's own series, when there is no multiprocess directory to read."""
+
+    def collect(self) -> Iterable:
+        return REGISTRY.collect()
+
+
+def build_registry() -> CollectorRegistry:
+    """A registry for one scrape: every process's series, then the settlement gauges."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_DefaultRegistry())
+    registry.register(SettlementQueueCollector())
+    return registry
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not scrape_allowed(request.META.get("REMOTE_ADDR")):
+        raise Http404()
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    response = HttpResponse(encoder(build_registry()), content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,17 @@
+"""The top floor: admin, the GraphQL endpoint, health checks and metrics."""
+
+from django.contrib import admin
+from django.urls import path
+
+from ledger_project.health import healthz, readyz
+from ledger_project.metrics import metrics_view
+from ledger_project.views import graphql_view
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("graphql", graphql_view, name="graphql"),
+    path("graphql/", graphql_view),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
+]

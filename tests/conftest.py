@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests talk to the real database named by DATABASE_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from accounts.models import Account, AccountKind
+from core.counters import ACCOUNTS, counter_add
+
+SETTLEMENT_DOCUMENT = "00000000000191"
+
+
+def ensure_settlement_account() -> Account:
+    """The migration creates it; a transactional test's flush removes it, so put it back."""
+    account, created = Account.objects.get_or_create(
+        id=0,
+        defaults={
+            "kind": AccountKind.SETTLEMENT,
+            "name": "Settlement",
+            "document": SETTLEMENT_DOCUMENT,
+            "document_type": "CNPJ",
+        },
+    )
+    if created:
+        counter_add(ACCOUNTS, 1)
+    return account
+
+
+@pytest.fixture
+def settlement(db: None) -> Account:
+    return ensure_settlement_account()
+
+
+@pytest.fixture
+def live_db(transactional_db: None) -> Iterator[None]:
+    """Real commits, for tests with several threads or processes (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency tests need PostgreSQL")  # the SQLite pass deselects them by marker
+    ensure_settlement_account()
+    yield

@@ -1,0 +1,282 @@
+"""Transactions and entries in the admin: read-only, with reverse and cancel as actions.
+
+Nothing here writes a row. The two actions call the same services as the
+GraphQL mutations (``transaction_reverse``, ``transaction_cancel``), with the
+staff user as the actor, so the rules, the locks and the audit trail are the
+ones every other entry point gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from graphql_relay import from_global_id
+
+from audit.models import AuditEvent
+from core.adminkit import ReadOnlyAdmin, money_cell
+from core.documents import normalize_document
+from core.errors import LedgerError
+from transactions.models import Entry, Transaction, TransactionStatus, TransactionType
+from transactions.services import transaction_cancel, transaction_reverse
+
+# Status badge colours: green done, amber waiting, red failed, grey undone.
+BADGE_COLOURS: dict[str, str] = {
+    TransactionStatus.COMPLETED: "#1a7f37",
+    TransactionStatus.PENDING: "#9a6700",
+    TransactionStatus.FAILED: "#cf222e",
+    TransactionStatus.REVERTED: "#57606a",
+}
+
+
+def status_badge(status: str) -> SafeString:
+    return format_html(
+        '<span class="ledger-badge" style="background:{};color:#fff;padding:1px 8px;border-radius:9px;'
+        'font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
+        BADGE_COLOURS.get(status, "#57606a"),
+        status,
+    )
+
+
+def change_link(obj: Any, label: str | None = None) -> SafeString:
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+def search_ids(term: str, type_name: str) -> int | None:
+    """A pk typed by staff: ``123`` or the API's global ID (``VHJhbnNhY3Rpb246MTIz``)."""
+    term = term.strip()
+    if term.isdigit():
+        return int(term)
+    try:
+        kind, pk = from_global_id(term)
+    except Exception:  # not base64, not "Type:id": simply not an ID
+        return None
+    return int(pk) if kind == type_name and pk.isdigit() else None
+
+
+def _timestamp(value: Any) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+class TypeFilter(admin.SimpleListFilter):
+    """By type, named as the API and the bank name them: PIX, TED, DOC (not "Pix", "Ted")."""
+
+    title = "type"
+    parameter_name = "type__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(value, value) for value in TransactionType.values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "type_code", "status_display", "sender", "receiver", "amount_display", "created_at")
+    list_filter = ("status", TypeFilter, "created_at")
+    list_select_related = ("sender", "receiver")
+    date_hierarchy = "created_at"
+    search_fields = ("idempotency_key",)
+    search_help_text = "A transaction ID (123 or its API global ID) or an idempotency key."
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    actions = ("reverse_selected", "cancel_selected")
+    fieldsets = (
+        (None, {"fields": ("id", "type_code", "status_display", "failure_reason", "amount_display", "description")}),
+        ("Parties", {"fields": ("sender_link", "receiver_link")}),
+        ("Time", {"fields": ("created_at", "due_at", "completed_at")}),
+        ("Reversal", {"fields": ("reversal_links",)}),
+        ("Idempotency", {"fields": ("idempotency_key", "idempotency_scope"), "classes": ("collapse",)}),
+        ("Entries", {"fields": ("entries_table",)}),
+        ("Audit trail", {"fields": ("audit_trail",)}),
+    )
+    readonly_fields = (
+        "id",
+        "type_code",
+        "status_display",
+        "amount_display",
+        "sender_link",
+        "receiver_link",
+        "reversal_links",
+        "entries_table",
+        "audit_trail",
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
+    ) -> tuple[QuerySet[Transaction], bool]:
+        """Exact matches only: an ID or a key is a lookup, not a LIKE scan over the table."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(idempotency_key=term)
+        pk = search_ids(term, "Transaction")
+        if pk is not None:
+            match |= Q(pk=pk)
+        return queryset.filter(match), False
+
+    @admin.display(description="Type", ordering="type")
+    def type_code(self, obj: Transaction) -> str:
+        return obj.type
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj: Transaction) -> SafeString:
+        return status_badge(obj.status)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Transaction) -> SafeString:
+        return money_cell(obj.amount)
+
+    @admin.display(description="Sender")
+    def sender_link(self, obj: Transaction) -> SafeString:
+        return change_link(obj.sender)
+
+    @admin.display(description="Receiver")
+    def receiver_link(self, obj: Transaction) -> SafeString:
+        return change_link(obj.receiver)
+
+    @admin.display(description="Reversal")
+    def reversal_links(self, obj: Transaction) -> SafeString:
+        parts = []
+        if obj.reverses_id is not None:
+            parts.append(format_html("Reverses {}", change_link(obj.reverses, f"{obj.reverses}")))
+        reversal = Transaction.objects.filter(reverses=obj).first()
+        if reversal is not None:
+            parts.append(format_html("Reversed by {}", change_link(reversal, f"{reversal}")))
+        if not parts:
+            return mark_safe("—")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
+
+    @admin.display(description="Entries")
+    def entries_table(self, obj: Transaction) -> SafeString:
+        entries = list(obj.entries.select_related("account").order_by("id"))
+        if not entries:
+            return format_html("No entries: {} transactions post none.", obj.status)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td style='text-align:right'>{}</td>"
+            "<td style='text-align:right'>{}</td><td><code>{}…</code></td></tr>",
+            (
+                (
+                    change_link(entry.account),
+                    entry.sequence,
+                    money_cell(entry.amount),
+                    money_cell(entry.balance_after),
+                    entry.hash[:12],
+                )
+                for entry in entries
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Account</th><th>Sequence</th><th>Amount</th><th>Balance after</th>"
+            "<th>Hash</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: Transaction) -> SafeString:
+        events = AuditEvent.objects.filter(object_type="Transaction", object_id=str(obj.pk)).order_by("id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    _timestamp(event.created_at),
+                    event.actor_label or "—",
+                    event.action,
+                    event.outcome,
+                    event.request_id or "—",
+                )
+                for event in events
+            ),
+        )
+        if not rows:
+            return mark_safe("No audit events name this transaction.")
+        return format_html(
+            "<table><thead><tr><th>At</th><th>Actor</th><th>Action</th><th>Outcome</th><th>Request ID</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    # --- Actions: the only writes, through the services --------------------------------
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("transactions.reverse_transaction"))
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("transactions.add_transaction"))
+
+    @admin.action(description="Reverse the selected transactions", permissions=["reverse"])
+    def reverse_selected(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                _original, reversal = transaction_reverse(transaction_id=pk, actor=request.user)
+            except LedgerError as error:
+                self.message_user(request, f"Transaction {pk}: {error.code} — {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Transaction {pk} reversed by REVERSAL {reversal.pk}.", messages.SUCCESS)
+
+    @admin.action(description="Cancel the selected pending transactions", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                transaction_cancel(transaction_id=pk, actor=request.user)
+            except LedgerError as error:
+                self.message_user(request, f"Transaction {pk}: {error.code} — {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Transaction {pk} cancelled; its hold is released.", messages.SUCCESS)
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "sequence", "transaction_link", "amount_display", "balance_display", "created_at")
+    list_filter = ("created_at",)
+    list_select_related = ("account", "transaction")
+    search_fields = ("=account__document",)
+    search_help_text = "An account's document, or a transaction ID."
+    ordering = ("-id",)
+    show_full_result_count = False
+    readonly_fields = ("amount_display", "balance_display", "transaction_link")
+    fields = (
+        "account",
+        "transaction_link",
+        "sequence",
+        "amount_display",
+        "balance_display",
+        "created_at",
+        "prev_hash",
+        "hash",
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Entry], search_term: str
+    ) -> tuple[QuerySet[Entry], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(account__document=normalize_document(term))
+        pk = search_ids(term, "Transaction")
+        if pk is not None:
+            match |= Q(transaction_id=pk)
+        return queryset.filter(match), False
+
+    @admin.display(description="Transaction", ordering="transaction")
+    def transaction_link(self, obj: Entry) -> SafeString:
+        return change_link(obj.transaction)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Entry) -> SafeString:
+        return money_cell(obj.amount)
+
+    @admin.display(description="Balance after")
+    def balance_display(self, obj: Entry) -> SafeString:
+        return money_cell(obj.balance_after)

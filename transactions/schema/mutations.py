@@ -1,0 +1,209 @@
+"""The five money mutations: decode the input, call one service, shape the payload.
+
+The rules live in ``transactions.services``; what happens here is translation.
+A global ID that does not name an object of the expected type is
+ACCOUNT_NOT_FOUND / TRANSACTION_NOT_FOUND on the input field that carried it;
+an amount that ``core.money.parse_amount`` refuses is INVALID_AMOUNT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from core.errors import ErrorCode, LedgerError
+from core.graphql.loaders import current_loaders
+from core.graphql.mutations import LedgerMutation
+from core.graphql.node import decode_id
+from core.graphql.payload import ErrorList, payload_errors
+from core.graphql.scalars import Decimal
+from core.money import parse_amount
+from transactions import services
+from transactions.models import Transaction
+from transactions.schema.enums import TransactionTypeEnum
+from transactions.schema.types import TransactionNode
+
+ADD_TRANSACTION = "transactions.add_transaction"
+
+
+def account_pk(raw: Any, field: str) -> int:
+    pk = decode_id(raw, "Account")
+    if pk is None:
+        raise LedgerError(ErrorCode.ACCOUNT_NOT_FOUND, "No account has this ID.", field)
+    return pk
+
+
+def transaction_pk(raw: Any, field: str = "transactionId") -> int:
+    pk = decode_id(raw, "Transaction")
+    if pk is None:
+        raise LedgerError(ErrorCode.TRANSACTION_NOT_FOUND, "No transaction has this ID.", field)
+    return pk
+
+
+def transfer_spec(data: dict[str, Any]) -> services.TransferSpec:
+    """A createTransaction input (or one TransactionSpec) as the service's spec."""
+    return services.TransferSpec(
+        sender_id=account_pk(data["sender_account"], "senderAccount"),
+        receiver_id=account_pk(data["receiver_account"], "receiverAccount"),
+        amount=parse_amount(data["amount"], field="amount"),
+        type=str(data["type"].value if hasattr(data["type"], "value") else data["type"]),
+        description=data.get("description") or "",
+        idempotency_key=data.get("idempotency_key"),
+    )
+
+
+def shown(*transactions: Transaction | None) -> list[Transaction | None]:
+    """Payload transactions as one sibling group: their relations load together."""
+    current_loaders().register(tx for tx in transactions if tx is not None)
+    return list(transactions)
+
+
+class TransactionSpec(graphene.InputObjectType):
+    sender_account = graphene.NonNull(graphene.ID)
+    receiver_account = graphene.NonNull(graphene.ID)
+    amount = graphene.NonNull(Decimal)
+    type = graphene.NonNull(TransactionTypeEnum)
+    description = graphene.String()
+    idempotency_key = graphene.String()
+
+
+class CreateTransaction(LedgerMutation):
+    class Meta:
+        permission = ADD_TRANSACTION
+
+    class Input:
+        sender_account = graphene.NonNull(graphene.ID, description="Global ID of the sending Account.")
+        receiver_account = graphene.NonNull(graphene.ID, description="Global ID of the receiving Account.")
+        amount = graphene.NonNull(Decimal)
+        type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
+        description = graphene.String()
+        idempotency_key = graphene.String(
+            description="Client-chosen key (1-255 chars): a retry with the same key never moves money twice."
+        )
+
+    transaction = graphene.Field(
+        TransactionNode,
+        description="The transaction: COMPLETED, PENDING, or FAILED (then `errors` says why); null when nothing "
+        "was recorded.",
+    )
+    errors = ErrorList()
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        result = services.transfer_create(spec=transfer_spec(data), actor=info.context.user)
+        # INSUFFICIENT_FUNDS: the FAILED transaction was recorded, and the payload carries both.
+        return {"transaction": shown(result.transaction)[0], "errors": payload_errors(result.error)}
+
+
+class TransactionResult(graphene.ObjectType):
+    index = graphene.NonNull(graphene.Int, description="Position in the input list, from 0.")
+    transaction = graphene.Field(TransactionNode)
+    errors = ErrorList()
+
+
+class CreateTransactions(LedgerMutation):
+    class Meta:
+        permission = ADD_TRANSACTION
+
+    class Input:
+        transactions = graphene.NonNull(
+            graphene.List(graphene.NonNull(TransactionSpec)), description="1 to 1000 transfers, applied in list order."
+        )
+        atomic = graphene.Boolean(
+            default_value=False,
+            description="true: all succeed or none is applied (failures abort the batch). false (default): each "
+            "stands alone.",
+        )
+
+    results = graphene.NonNull(
+        graphene.List(graphene.NonNull(TransactionResult)), description="One result per input item, same order."
+    )
+    errors = ErrorList()
+    empty_payload = {"results": []}
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        specs: list[services.TransferSpec | LedgerError] = []
+        # Past MAX_BATCH the service refuses the whole list: decoding the rest would be wasted.
+        for item in data["transactions"][: services.MAX_BATCH + 1]:
+            try:
+                specs.append(transfer_spec(item))
+            except LedgerError as error:
+                specs.append(error)  # the service fails this item (and aborts an atomic batch)
+        results = services.transfer_batch_create(specs=specs, atomic=bool(data.get("atomic")), actor=info.context.user)
+        transactions = shown(*(result.transaction for result in results))
+        return {
+            "results": [
+                {"index": i, "transaction": tx, "errors": payload_errors(result.error)}
+                for i, (tx, result) in enumerate(zip(transactions, results, strict=True))
+            ]
+        }
+
+
+class CreateDeposit(LedgerMutation):
+    class Meta:
+        permission = "transactions.add_deposit"
+
+    class Input:
+        account_id = graphene.NonNull(graphene.ID)
+        amount = graphene.NonNull(Decimal)
+        description = graphene.String()
+        idempotency_key = graphene.String()
+
+    transaction = graphene.Field(TransactionNode)
+    errors = ErrorList()
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        tx = services.deposit_create(
+            account_id=account_pk(data["account_id"], "accountId"),
+            amount=parse_amount(data["amount"], field="amount"),
+            description=data.get("description") or "",
+            idempotency_key=data.get("idempotency_key"),
+            actor=info.context.user,
+        )
+        return {"transaction": shown(tx)[0]}
+
+
+class ReverseTransaction(LedgerMutation):
+    class Meta:
+        permission = "transactions.reverse_transaction"
+
+    class Input:
+        transaction_id = graphene.NonNull(graphene.ID)
+        description = graphene.String()
+        idempotency_key = graphene.String()
+
+    transaction = graphene.Field(TransactionNode, description="The original transaction, now REVERTED.")
+    reversal = graphene.Field(TransactionNode, description="The new REVERSAL transaction.")
+    errors = ErrorList()
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        original, reversal = services.transaction_reverse(
+            transaction_id=transaction_pk(data["transaction_id"]),
+            description=data.get("description") or "",
+            idempotency_key=data.get("idempotency_key"),
+            actor=info.context.user,
+        )
+        shown(original, reversal)
+        return {"transaction": original, "reversal": reversal}
+
+
+class CancelTransaction(LedgerMutation):
+    class Meta:
+        permission = ADD_TRANSACTION
+
+    class Input:
+        transaction_id = graphene.NonNull(graphene.ID)
+
+    transaction = graphene.Field(
+        TransactionNode, description="The transaction, now FAILED with failureReason CANCELLED."
+    )
+    errors = ErrorList()
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        tx = services.transaction_cancel(transaction_id=transaction_pk(data["transaction_id"]), actor=info.context.user)
+        return {"transaction": shown(tx)[0]}

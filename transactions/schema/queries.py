@@ -1,0 +1,66 @@
+"""Query fields for transactions: one by ID, and the keyset-paginated list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import graphene
+
+from core.graphql.connection import Page
+from core.graphql.loaders import current_loaders
+from core.graphql.node import decode_id, require
+from core.graphql.scalars import DateTime
+from transactions import selectors
+from transactions.models import Transaction
+from transactions.schema.connections import PAGE_ARGS, transactions_page
+from transactions.schema.enums import TransactionStatus, TransactionTypeEnum
+from transactions.schema.types import VIEW_TRANSACTION, TransactionConnection, TransactionNode, TransactionOrder
+
+
+class TransactionQueries(graphene.ObjectType):
+    transaction = graphene.Field(TransactionNode, id=graphene.NonNull(graphene.ID))
+    transactions = graphene.Field(
+        graphene.NonNull(TransactionConnection),
+        args={
+            **PAGE_ARGS,
+            "account_id": graphene.ID(),
+            "status": TransactionStatus(),
+            "type": TransactionTypeEnum(),
+            "created_after": DateTime(),
+            "created_before": DateTime(),
+            "order_by": TransactionOrder(),
+        },
+        description="Default order: createdAt ASC. `accountId` keeps transactions where that account is sender or "
+        "receiver.",
+    )
+
+    @staticmethod
+    def resolve_transaction(root: Any, info: graphene.ResolveInfo, id: str) -> Transaction | None:
+        require(info, VIEW_TRANSACTION)
+        pk = decode_id(id, "Transaction")
+        found = selectors.transactions_by_pk({pk}) if pk is not None else []
+        return current_loaders().register(found)[0] if found else None
+
+    @staticmethod
+    def resolve_transactions(
+        root: Any,
+        info: graphene.ResolveInfo,
+        account_id: str | None = None,
+        status: Any = None,
+        type: Any = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        order_by: Any = None,
+        **page: Any,
+    ) -> Page:
+        return transactions_page(
+            info,
+            account_id=account_id,
+            status=status,
+            type=type,
+            created_after=created_after,
+            created_before=created_before,
+            order_by=order_by,
+            page=page,
+        )

@@ -1,0 +1,154 @@
+"""The Transaction and Entry types and their connections.
+
+Every relation is read through the execution's loaders
+(``core.graphql.loaders``): asked of one transaction of a page, it is fetched
+for the whole page in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import graphene
+from graphene import relay
+
+from accounts.models import Account
+from accounts.schema import AccountType
+from core.graphql.connection import KeysetConnection, edges_of
+from core.graphql.enums import OrderDirection
+from core.graphql.loaders import current_loaders
+from core.graphql.scalars import DateTime, Decimal
+from transactions import selectors
+from transactions.models import Entry, Transaction
+from transactions.schema.enums import FailureReason, TransactionOrderField, TransactionStatus, TransactionTypeEnum
+
+VIEW_TRANSACTION = "transactions.view_transaction"
+
+
+class TransactionOrder(graphene.InputObjectType):
+    field = graphene.NonNull(TransactionOrderField, description="Only CREATED_AT exists today.")
+    direction = graphene.NonNull(OrderDirection)
+
+
+def _with_parties() -> Any:
+    return Transaction.objects.select_related("sender", "receiver")
+
+
+class TransactionNode(graphene.ObjectType):
+    class Meta:
+        name = "Transaction"
+        interfaces = (relay.Node,)
+
+    sender = graphene.NonNull(AccountType)
+    receiver = graphene.NonNull(AccountType)
+    amount = graphene.NonNull(Decimal, description="Always positive.")
+    description = graphene.NonNull(graphene.String)
+    type = graphene.NonNull(TransactionTypeEnum)
+    status = graphene.NonNull(TransactionStatus)
+    failure_reason = graphene.Field(FailureReason, description="Why the transaction is FAILED; null otherwise.")
+    idempotency_key = graphene.String(description="The idempotency key it was created with, if any.")
+    created_at = graphene.NonNull(DateTime)
+    completed_at = DateTime(
+        description="When the money moved (status became COMPLETED); null while PENDING or if it never moved."
+    )
+    reversed_by = graphene.Field(
+        lambda: TransactionNode, description="For a REVERTED transaction: the REVERSAL that undid it."
+    )
+    reverses = graphene.Field(lambda: TransactionNode, description="For a REVERSAL: the transaction it undid.")
+    entries = graphene.NonNull(
+        graphene.List(graphene.NonNull(lambda: EntryNode)),
+        description="The two ledger entries (debit of sender, credit of receiver) once posted; empty before.",
+    )
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
+        return isinstance(root, Transaction)
+
+    @classmethod
+    def get_nodes(cls, pks: set[int]) -> Sequence[Transaction]:
+        return selectors.transactions_by_pk(pks)
+
+    @staticmethod
+    def resolve_sender(tx: Transaction, info: graphene.ResolveInfo) -> Account:
+        return current_loaders().related(tx, "sender")
+
+    @staticmethod
+    def resolve_receiver(tx: Transaction, info: graphene.ResolveInfo) -> Account:
+        return current_loaders().related(tx, "receiver")
+
+    # Fresh rows hold TextChoices members, loaded ones plain strings: the enums want the string.
+    @staticmethod
+    def resolve_type(tx: Transaction, info: graphene.ResolveInfo) -> str:
+        return str(tx.type)
+
+    @staticmethod
+    def resolve_status(tx: Transaction, info: graphene.ResolveInfo) -> str:
+        return str(tx.status)
+
+    @staticmethod
+    def resolve_failure_reason(tx: Transaction, info: graphene.ResolveInfo) -> str | None:
+        return None if tx.failure_reason is None else str(tx.failure_reason)
+
+    @staticmethod
+    def resolve_reversed_by(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
+        return current_loaders().related(tx, "reversed_by", _with_parties())
+
+    @staticmethod
+    def resolve_reverses(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
+        return current_loaders().related(tx, "reverses", _with_parties())
+
+    @staticmethod
+    def resolve_entries(tx: Transaction, info: graphene.ResolveInfo) -> list[Entry]:
+        # The debit (negative) first: sender, then receiver.
+        return current_loaders().related(tx, "entries", Entry.objects.order_by("amount", "pk"))
+
+
+class EntryNode(graphene.ObjectType):
+    class Meta:
+        name = "Entry"
+        interfaces = (relay.Node,)
+        description = "One posting on one account: the debit or the credit half of a transaction."
+
+    account = graphene.NonNull(AccountType)
+    transaction = graphene.NonNull(TransactionNode)
+    amount = graphene.NonNull(
+        Decimal, description="Signed: negative for money out of the account, positive for money in."
+    )
+    balance_after = graphene.NonNull(Decimal, description="The account's posted balance right after this entry.")
+    sequence = graphene.NonNull(graphene.Int, description="1, 2, 3, ... per account, gapless, in posting order.")
+    created_at = graphene.NonNull(DateTime)
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
+        return isinstance(root, Entry)
+
+    @classmethod
+    def get_nodes(cls, pks: set[int]) -> Sequence[Entry]:
+        return selectors.entries_by_pk(pks)
+
+    @staticmethod
+    def resolve_account(entry: Entry, info: graphene.ResolveInfo) -> Account:
+        return current_loaders().related(entry, "account")
+
+    @staticmethod
+    def resolve_transaction(entry: Entry, info: graphene.ResolveInfo) -> Transaction:
+        return current_loaders().related(entry, "transaction", _with_parties())
+
+
+class TransactionEdge(graphene.ObjectType):
+    node = graphene.NonNull(TransactionNode)
+    cursor = graphene.NonNull(graphene.String)
+
+
+class TransactionConnection(KeysetConnection):
+    edges = edges_of(TransactionEdge)
+
+
+class EntryEdge(graphene.ObjectType):
+    node = graphene.NonNull(EntryNode)
+    cursor = graphene.NonNull(graphene.String)
+
+
+class EntryConnection(KeysetConnection):
+    edges = edges_of(EntryEdge)
