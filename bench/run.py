@@ -22,10 +22,10 @@ from bench.harness import ROOT, Measurement, machine, pg_url, ratio, recreate_da
 BENCH_DB = "ledger_bench"
 
 
-def setup_django() -> None:
+def setup_django(database: str = BENCH_DB) -> None:
     os.environ.update(
         {
-            "DATABASE_URL": pg_url(BENCH_DB),
+            "DATABASE_URL": pg_url(database),
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-not-secret",
             "LOG_LEVEL": "WARNING",

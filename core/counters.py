@@ -14,20 +14,22 @@ ACCOUNTS = "accounts"
 TRANSACTIONS = "transactions"
 
 
-def _slot() -> int:
-    # One slot per thread: concurrent writers take different row locks.
+# Parameters: name, slot, amount. Also a CTE of transactions.bulk's one-statement write.
+COUNTER_UPSERT = (
+    f"INSERT INTO {Counter._meta.db_table} (name, slot, value) VALUES (%s, %s, %s) "
+    f"ON CONFLICT (name, slot) DO UPDATE SET value = {Counter._meta.db_table}.value + excluded.value"
+)
+
+
+def counter_slot() -> int:
+    """One slot per thread: concurrent writers take different row locks."""
     return threading.get_ident() % SLOTS
 
 
 def counter_add(name: str, amount: int = 1) -> None:
     """Adds ``amount`` to ``name`` inside the caller's transaction (an upsert)."""
-    table = Counter._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (name, slot, value) VALUES (%s, %s, %s) "
-            f"ON CONFLICT (name, slot) DO UPDATE SET value = {table}.value + excluded.value",
-            [name, _slot(), amount],
-        )
+        cursor.execute(COUNTER_UPSERT, [name, counter_slot(), amount])
 
 
 def counter_total(name: str) -> int:

@@ -1,86 +1,180 @@
-"""Set-based inserts of transactions and entries: COPY on PostgreSQL.
+"""Writing a posting: new transactions, entries, accounts, counters and audit events.
 
-Django's ``bulk_create`` spends most of a 1,000-transfer batch compiling
-30,000 placeholders. On PostgreSQL we take the pks from the sequence in one
-statement and stream the rows with ``COPY``; elsewhere (SQLite) ``bulk_create``
-does the same job. Both paths write the same rows, and the database's
-constraints and triggers apply to both.
+On PostgreSQL everything a posting writes goes in **one statement**: data-modifying
+CTEs that ``INSERT ... SELECT FROM unnest(arrays)`` and ``UPDATE ... FROM unnest``.
+One round trip whatever the number of transfers, and the same SQL text for a
+transfer and for a batch of 1,000 (no placeholders to compile per row). The
+transactions' pks are drawn from their sequence first (``reserve_ids``), because
+each entry's hash covers its transaction's pk.
+
+On SQLite, which has no sequences, ``reserve_ids`` inserts the transactions
+(``bulk_create`` returns their pks) and ``write`` issues one statement per table.
+Both paths write the same rows, and the database's constraints and triggers
+apply to both.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
 
+from accounts.models import Account
+from audit.models import AuditEvent
+from core.counters import COUNTER_UPSERT, counter_add, counter_slot
 from transactions.models import Entry, Transaction
 
 if TYPE_CHECKING:
     from transactions.posting import Posting
 
+# (column, PostgreSQL array type) of each table, in the order of the unnest() arguments.
 _TRANSACTION_COLUMNS = (
-    "id",
-    "sender_id",
-    "receiver_id",
-    "amount",
-    "type",
-    "status",
-    "failure_reason",
-    "description",
-    "idempotency_scope",
-    "idempotency_key",
-    "request_fingerprint",
-    "created_at",
-    "due_at",
-    "completed_at",
-    "reverses_id",
+    ("id", "bigint"),
+    ("sender_id", "bigint"),
+    ("receiver_id", "bigint"),
+    ("amount", "bigint"),
+    ("type", "text"),
+    ("status", "text"),
+    ("failure_reason", "text"),
+    ("description", "text"),
+    ("idempotency_scope", "text"),
+    ("idempotency_key", "text"),
+    ("request_fingerprint", "text"),
+    ("created_at", "timestamptz"),
+    ("due_at", "timestamptz"),
+    ("completed_at", "timestamptz"),
+    ("reverses_id", "bigint"),
 )
 _ENTRY_COLUMNS = (
-    "account_id",
-    "transaction_id",
-    "amount",
-    "balance_after",
-    "sequence",
-    "prev_hash",
-    "hash",
-    "created_at",
+    ("account_id", "bigint"),
+    ("transaction_id", "bigint"),
+    ("amount", "bigint"),
+    ("balance_after", "bigint"),
+    ("sequence", "bigint"),
+    ("prev_hash", "text"),
+    ("hash", "text"),
+    ("created_at", "timestamptz"),
+)
+_ACCOUNT_COLUMNS = (
+    ("id", "bigint"),
+    ("balance", "bigint"),
+    ("held", "bigint"),
+    ("entry_count", "bigint"),
+    ("sent_count", "bigint"),
+    ("received_count", "bigint"),
+    ("last_hash", "text"),
 )
 
 
-def insert_transactions(rows: list[Transaction]) -> None:
-    """Inserts new transactions and sets their pks."""
+@dataclass
+class Changes:
+    """What one posting writes; ``transactions`` already hold their pks (``reserve_ids``)."""
+
+    transactions: Sequence[Transaction] = ()
+    entries: Sequence[Posting] = ()
+    accounts: Sequence[Account] = ()
+    counters: dict[str, int] = field(default_factory=dict)
+    events: Sequence[AuditEvent] = ()
+
+
+def reserve_ids(rows: Sequence[Transaction]) -> None:
+    """Gives new transactions their pks: from the sequence on PostgreSQL, by inserting them on SQLite."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         Transaction.objects.bulk_create(rows)
         return
-    table = Transaction._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Transaction._meta.db_table, len(rows)],
         )
         for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             row.pk = pk
             row._state.adding = False
             row._state.db = connection.alias
-        # Raw psycopg COPY: wrapped so that a UNIQUE violation is Django's IntegrityError, as elsewhere.
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {table} ({', '.join(_TRANSACTION_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row([getattr(row, column) for column in _TRANSACTION_COLUMNS])
 
 
-def insert_entries(rows: list[Posting]) -> None:
-    if not rows:
+def write(changes: Changes) -> None:
+    if connection.vendor == "postgresql":
+        _write_postgresql(changes)
+    else:
+        _write_portable(changes)
+
+
+def _write_postgresql(changes: Changes) -> None:
+    parts: list[str] = []
+    params: list[Any] = []
+
+    def insert(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
+        names = ", ".join(name for name, _ in columns)
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        parts.append(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})")
+        params.extend([getattr(row, name) for row in rows] for name, _ in columns)
+
+    if changes.transactions:
+        insert(Transaction._meta.db_table, _TRANSACTION_COLUMNS, changes.transactions)
+    if changes.entries:
+        insert(Entry._meta.db_table, _ENTRY_COLUMNS, changes.entries)
+    if changes.accounts:
+        table = Account._meta.db_table
+        names = ", ".join(name for name, _ in _ACCOUNT_COLUMNS)
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in _ACCOUNT_COLUMNS)
+        sets = ", ".join(f"{name} = v.{name}" for name, _ in _ACCOUNT_COLUMNS[1:])
+        parts.append(
+            f"UPDATE {table} SET {sets}, updated_at = %s FROM unnest({arrays}) AS v({names}) WHERE {table}.id = v.id"
+        )
+        params.append(timezone.now())
+        params.extend([getattr(account, name) for account in changes.accounts] for name, _ in _ACCOUNT_COLUMNS)
+    for name, amount in changes.counters.items():
+        parts.append(COUNTER_UPSERT)
+        params += [name, counter_slot(), amount]
+    if changes.events:
+        columns, rows = _model_rows(AuditEvent, changes.events)
+        values = ", ".join("(" + ", ".join(["%s"] * len(columns)) + ")" for _ in rows)
+        parts.append(f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) VALUES {values}")
+        params.extend(value for row in rows for value in row)
+    if not parts:
         return
-    if connection.vendor != "postgresql":
-        Entry.objects.bulk_create([row.as_entry() for row in rows])
-        return
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {Entry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([getattr(row, column) for column in _ENTRY_COLUMNS])
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {ctes} SELECT 1", params)
+
+
+def _model_rows(model: type[Model], objects: Sequence[Model]) -> tuple[list[str], list[list[Any]]]:
+    """Column names and database values of new objects, as ``Model.save`` would compute them."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [[f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields] for obj in objects]
+    return [str(f.column) for f in fields], rows
+
+
+def _write_portable(changes: Changes) -> None:
+    # The transactions were inserted by reserve_ids.
+    if changes.entries:
+        Entry.objects.bulk_create([posting.as_entry() for posting in changes.entries])
+    if changes.accounts:
+        _update_accounts_portable(changes.accounts)
+    for name, amount in changes.counters.items():
+        counter_add(name, amount)
+    if changes.events:
+        AuditEvent.objects.bulk_create(changes.events)
+
+
+def _update_accounts_portable(accounts: Sequence[Account]) -> None:
+    table = Account._meta.db_table
+    names = [name for name, _ in _ACCOUNT_COLUMNS]
+    row = "(" + ", ".join(["CAST(%s AS bigint)"] * (len(names) - 1) + ["%s"]) + ")"
+    params: list[Any] = [getattr(account, name) for account in accounts for name in names]
+    params.append(timezone.now())  # updated_at, the last placeholder
+    sets = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # A CTE rather than "FROM (VALUES ...) AS v(cols)": SQLite cannot name VALUES columns.
+            f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row] * len(accounts))}) "
+            f"UPDATE {table} SET {sets}, updated_at = %s FROM v WHERE {table}.id = v.id",
+            params,
+        )

@@ -5,23 +5,23 @@ Every service that moves money does it the same way:
    ordered by pk: a fixed lock order, so A->B and B->A cannot deadlock.
 2. Rules are decided against the locked rows, in memory (``available``,
    ``hold``, ``post``), in list order for a batch.
-3. ``AccountBook.save`` writes everything with a handful of
-   set-based statements, whatever the number of transfers.
+3. ``AccountBook.save`` writes everything, whatever the number of transfers,
+   in one statement on PostgreSQL (``transactions.bulk``).
 Sequences, running balances and the hash chain are assigned under the row lock,
 so each account's statement is gapless and in commit order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.utils import timezone
 
 from accounts.models import Account
-from transactions.bulk import insert_entries
+from audit.models import AuditEvent
+from transactions.bulk import Changes, write
 from transactions.hashing import entry_hash
 from transactions.models import Entry, Transaction
 
@@ -69,8 +69,14 @@ class AccountBook:
         wanted = sorted(set(ids))
         if not wanted:
             return cls([])
-        # Ordered by pk: the one lock order of the whole ledger.
-        rows = Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        # Ordered by pk: the one lock order of the whole ledger. Written by hand because it runs
+        # once per transfer and the ORM would compile the same SQL every time; ``raw`` still
+        # builds the instances with the backend's converters.
+        placeholders = ", ".join(["%s"] * len(wanted))
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        rows = Account.objects.raw(
+            f"SELECT * FROM {Account._meta.db_table} WHERE id IN ({placeholders}) ORDER BY id{lock}", wanted
+        )
         return cls(list(rows))
 
     def __contains__(self, account_id: int) -> bool:
@@ -138,42 +144,17 @@ class AccountBook:
             account.last_hash = entry.hash
         return self.entries
 
-    def save(self) -> None:
-        """Writes the entries (one INSERT) and every changed account (one UPDATE)."""
-        if self.entries:
-            insert_entries(self.seal())
-            self.entries = []
-        if not self.dirty:
-            return
-        rows = [self.accounts[pk] for pk in sorted(self.dirty)]
-        table = Account._meta.db_table
-        values = ", ".join(
-            [
-                "(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), "
-                "CAST(%s AS bigint), CAST(%s AS bigint), %s)"
-            ]
-            * len(rows)
-        )
-        params: list[int | str | datetime] = []
-        for account in rows:
-            params += [
-                account.pk,
-                account.balance,
-                account.held,
-                account.entry_count,
-                account.sent_count,
-                account.received_count,
-                account.last_hash,
-            ]
-        params.append(timezone.now())  # updated_at, the last placeholder
-        with connection.cursor() as cursor:
-            cursor.execute(
-                # A CTE rather than "FROM (VALUES ...) AS v(cols)": SQLite cannot name VALUES columns.
-                f"WITH v(id, balance, held, entry_count, sent_count, received_count, last_hash) AS "
-                f"(VALUES {values}) "
-                f"UPDATE {table} SET balance = v.balance, held = v.held, entry_count = v.entry_count, "
-                f"sent_count = v.sent_count, received_count = v.received_count, last_hash = v.last_hash, "
-                f"updated_at = %s FROM v WHERE {table}.id = v.id",
-                params,
-            )
+    def save(
+        self, *, created: Sequence[Transaction] = (), events: Sequence[AuditEvent] = (), count: str | None = None
+    ) -> None:
+        """Writes the entries, every changed account and whatever the caller adds, in one statement on PostgreSQL.
+
+        ``created`` are new transactions whose pks ``reserve_ids`` already set;
+        ``count`` names the counter they add to.
+        """
+        entries = self.seal()
+        accounts = [self.accounts[pk] for pk in sorted(self.dirty)]
+        counters = {count: len(created)} if count and created else {}
+        write(Changes(transactions=created, entries=entries, accounts=accounts, counters=counters, events=events))
+        self.entries = []
         self.dirty.clear()

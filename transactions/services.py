@@ -27,7 +27,7 @@ from core.counters import TRANSACTIONS, counter_add
 from core.db import retrying_atomic
 from core.errors import ErrorCode, LedgerError
 from core.money import check_cents
-from transactions.bulk import insert_transactions
+from transactions.bulk import reserve_ids
 from transactions.idempotency import (
     check_key,
     find_existing,
@@ -250,11 +250,8 @@ def _apply_transfers(
         _audit_batch(actor, operation, results, outcome="ABORTED")
         return results
 
-    if created:
-        insert_transactions(created)
-        book.save()
-        counter_add(TRANSACTIONS, len(created))
-    _audit_batch(actor, operation, results, outcome="OK")
+    reserve_ids(created)  # the pks the entries' hashes and the audit event name
+    book.save(created=created, count=TRANSACTIONS, events=[_audit_batch_event(actor, operation, results, "OK")])
     return results
 
 
@@ -313,10 +310,15 @@ def _settlement_delay(kind: str) -> timedelta:
 
 
 def _audit_batch(actor: Any, operation: _Operation, results: list[TransferResult], outcome: str) -> None:
+    _audit_batch_event(actor, operation, results, outcome).save(force_insert=True)
+
+
+def _audit_batch_event(actor: Any, operation: _Operation, results: list[TransferResult], outcome: str) -> AuditEvent:
+    """One event: a single transfer's own outcome, or a batch's outcome with every item's."""
     if len(results) == 1:
         (result,) = results
         tx = result.transaction
-        audit_event_record(
+        return audit_event_build(
             actor=actor,
             action=operation.name,
             outcome=result.error.code if result.error else (tx.status if tx else "OK"),
@@ -324,8 +326,7 @@ def _audit_batch(actor: Any, operation: _Operation, results: list[TransferResult
             object_id=tx.pk if tx else "",
             payload={"error": result.error.as_dict()} if result.error else {},
         )
-        return
-    audit_event_record(
+    return audit_event_build(
         actor=actor,
         action=operation.name,
         outcome=outcome,

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.utils import timezone
 
 from access.models import ApiKey
 from access.selectors import api_key_for_token
@@ -41,6 +42,33 @@ def test_tokens_are_unique_and_found_by_their_hash(alice: User) -> None:
     assert api_key_for_token(token=some[:-1]) is None
     assert api_key_for_token(token="") is None
     assert api_key_for_token(token="x" * 10_000) is None
+
+
+def test_the_hand_written_lookup_loads_what_the_orm_loads(alice: User) -> None:
+    """Every column of the key and its user, converted as the ORM converts them (datetimes, booleans)."""
+    alice.last_login = timezone.now()
+    alice.is_staff = True
+    alice.save()
+    key, token = api_key_create(user=alice, name="app", read_only=True)
+    found = api_key_for_token(token=token)
+    assert found is not None
+    expected_key = ApiKey.objects.get(pk=key.pk)
+    expected_user = User.objects.get(pk=alice.pk)
+    for field in ApiKey._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected_key, field.attname), field.name
+    for field in User._meta.concrete_fields:
+        value = getattr(found.user, field.attname)
+        assert value == getattr(expected_user, field.attname), field.name
+        assert type(value) is type(getattr(expected_user, field.attname)), field.name
+    assert found.user.last_login is not None and found.user.last_login.tzinfo is not None
+    assert found.user.is_staff is True and found.user.has_perm("anything") is False
+
+
+def test_an_inactive_users_key_is_refused(alice: User) -> None:
+    _, token = api_key_create(user=alice)
+    alice.is_active = False
+    alice.save()
+    assert api_key_for_token(token=token) is None
 
 
 def test_revoking_is_idempotent_and_audited(alice: User) -> None:
