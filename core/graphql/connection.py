@@ -8,7 +8,8 @@ DjangoConnectionField slices by offset and counts with COUNT(*): not used here.
 
 Edges follow the Relay Cursor Connections algorithm (``first`` then ``last``);
 ``hasPreviousPage``/``hasNextPage`` are exact: the extra row answers one side,
-a cheap EXISTS answers the other when it cannot be known otherwise.
+a cheap EXISTS answers the other when it cannot be known otherwise, and only
+when the client selected ``pageInfo``.
 
 ``paginate`` asks a ``Rows`` source for the rows of a ``Span`` of the list; a
 plain queryset is one source (``QuerySetRows``), a nested list loaded for all
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -116,9 +118,17 @@ class Page:
 
     rows: list[Any]
     cursors: list[str]
-    has_previous_page: bool
-    has_next_page: bool
+    previous: Callable[[], bool] = field(repr=False)
+    next: Callable[[], bool] = field(repr=False)
     total: Callable[[], int] = field(repr=False)
+
+    @functools.cached_property
+    def has_previous_page(self) -> bool:
+        return self.previous()
+
+    @functools.cached_property
+    def has_next_page(self) -> bool:
+        return self.next()
 
     @property
     def edges(self) -> list[dict[str, Any]]:
@@ -249,28 +259,36 @@ def paginate(
     def from_start() -> bool:  # some row of L at or after W's start
         return source.exists(ordering, Span(low=after_key))
 
+    # The flags are thunks: a client that does not ask for pageInfo pays no EXISTS.
     edges: list[Model]
+    has_previous: Callable[[], bool]
+    has_next: Callable[[], bool]
     if first is not None:
         fetched = source.fetch(ordering, window, False, first + 1)
         prefix, more_in_window = fetched[:first], len(fetched) > first
         edges = prefix if last is None else (prefix[max(0, len(prefix) - last) :] if last else [])
         if edges:
-            has_previous = edges[0] is not prefix[0] or before_start()
-            has_next = more_in_window or after_end()
+            cut_by_last = edges[0] is not prefix[0]
+            has_previous = lambda: cut_by_last or before_start()  # noqa: E731
+            has_next = lambda: more_in_window or after_end()  # noqa: E731
         elif first == 0 or not prefix:  # E is empty at W's start
-            has_previous, has_next = before_start(), from_start()
+            has_previous, has_next = before_start, from_start
         else:  # `last: 0` cut at the end of W's first `first` rows
-            has_previous, has_next = True, more_in_window or after_end()
+            has_previous, has_next = _true, lambda: more_in_window or after_end()
     else:
         assert last is not None
         fetched = source.fetch(ordering, window, True, last + 1)
         edges, more_in_window = list(reversed(fetched[:last])), len(fetched) > last
         if edges:
-            has_previous, has_next = more_in_window or before_start(), after_end()
+            has_previous, has_next = (lambda: more_in_window or before_start()), after_end
         elif fetched:  # `last: 0` on a non-empty W: E is empty at W's end
-            has_previous, has_next = True, after_end()
+            has_previous, has_next = _true, after_end
         else:  # W is empty: its start
-            has_previous, has_next = before_start(), from_start()
+            has_previous, has_next = before_start, from_start
     current_loaders().register(edges)
     cursors = [encode_cursor(ordering, ordering.values(row)) for row in edges]
     return Page(edges, cursors, has_previous, has_next, total)
+
+
+def _true() -> bool:
+    return True

@@ -281,3 +281,21 @@ def test_settlement_account_is_account_0_and_first_in_creation_order(gql: Gql, s
     edges = gql("{ accounts(first: 2) { edges { node { id kind name } } } }")["accounts"]["edges"]
     assert edges[0]["node"] == {"id": "QWNjb3VudDow", "kind": "SETTLEMENT", "name": settlement.name}
     assert edges[1]["node"]["name"] == "Primeiro"
+
+
+def test_page_info_costs_its_exists_only_when_selected(gql: Gql, django_assert_num_queries: Any) -> None:
+    """A page after a cursor needs an EXISTS for hasPreviousPage; a client that does not ask pays nothing for it."""
+    a, b = make_account(1_000_000), make_account(1_000_000)
+    for _ in range(6):
+        transfer_create(spec=TransferSpec(a.pk, b.pk, 1, "PIX"))
+    after = gql("{ transactions(first: 2) { pageInfo { endCursor } } }")["transactions"]["pageInfo"]["endCursor"]
+    rows = "query($after: String) { transactions(first: 2, after: $after) { edges { node { id } } } }"
+    flags = (
+        "query($after: String) { transactions(first: 2, after: $after) "
+        "{ edges { node { id } } pageInfo { hasPreviousPage hasNextPage } } }"
+    )
+    with django_assert_num_queries(1):
+        assert len(gql(rows, after=after)["transactions"]["edges"]) == 2
+    with django_assert_num_queries(2):  # the page, then EXISTS for the rows before the cursor
+        info = gql(flags, after=after)["transactions"]["pageInfo"]
+    assert info == {"hasPreviousPage": True, "hasNextPage": True}
