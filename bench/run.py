@@ -166,6 +166,7 @@ def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[lis
         results.append(statement)
         target = deep if deep is not None else (20_000 if quick else 1_000_000)
         facts["deep_transactions"] = service.grow_ledger(accounts, target)
+        service.quiesce()
         near_end = service.cursor_near_end()
         deep_page = http.reads(
             port,

@@ -7,7 +7,9 @@ from core.errors import ErrorCode, LedgerError
 from tests.factories import make_account
 from tests.ledger_checks import assert_books_balance
 from transactions.models import Transaction
+from transactions.bulk import COPY_ABOVE
 from transactions.services import TransferSpec, transfer_batch_create
+from transactions.verification import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,22 @@ def test_idempotency_keys_inside_and_across_batches(trio: tuple[Account, Account
     assert again[0].transaction is not None and again[0].transaction.pk == first[0].transaction.pk
     b.refresh_from_db()
     assert b.balance == 100
+
+
+@pytest.mark.parametrize("size", [COPY_ABOVE, COPY_ABOVE + 1, 300])
+def test_both_write_paths_leave_a_ledger_every_check_accepts(settlement: Account, size: int) -> None:
+    """Up to COPY_ABOVE transactions ride in the one statement, more go by COPY: both must write the same ledger."""
+    accounts = [make_account(1_000, f"W{i}") for i in range(12)]
+    before = Transaction.objects.count()
+    specs = []
+    for i in range(size - 1):
+        sender, receiver = i % 12, (i * 5 + 1) % 12
+        receiver = receiver if receiver != sender else (sender + 1) % 12
+        specs.append(TransferSpec(accounts[sender].pk, accounts[receiver].pk, 1 + i % 7, "PIX" if i % 4 else "TED"))
+    specs.append(TransferSpec(accounts[0].pk, accounts[1].pk, 10**9, "PIX"))  # recorded FAILED
+    results = transfer_batch_create(specs=specs)
+    assert [r.error.code for r in results if r.error] == [ErrorCode.INSUFFICIENT_FUNDS]
+    assert Transaction.objects.count() - before == size
+    assert_books_balance()
+    failed = [outcome.check for outcome in verify() if not outcome.finding.ok]
+    assert failed == []
