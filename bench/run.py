@@ -276,7 +276,8 @@ def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str
         "",
         "SQL statements per request (Django's query log, in-process, same requests): "
         + "; ".join(f"{k}: {v}" for k, v in statements.items())
-        + " (COPY of the transaction and its entries goes around Django's query log: a transfer adds those 2)"
+        + " (a transfer's are the key lookup, the lock, nextval, the one write statement and COMMIT;"
+        + " batches above 10 transactions add a COPY of transactions and of entries, which the log does not see)"
         + ".",
         "",
         f"Largest gunicorn worker RSS after the run: {facts['rss_mb']:.0f} MB.",
