@@ -81,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     application = get_wsgi_application()
     make = request_maker(key, ids)
 
+    status: list[str] = []
+
+    def start_response(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+        status.append(code)
+        return lambda data: None
+
     def one() -> None:
-        status: list[str] = []
-        body = b"".join(application(make(), lambda s, h, exc_info=None: status.append(s)))
+        status.clear()
+        body = b"".join(application(make(), start_response))
         answer = json.loads(body)
         if not status[0].startswith("200") or "errors" in answer:
             raise RuntimeError(f"{status[0]} {answer}")
