@@ -5,10 +5,10 @@ Every knob has one home: this module. The rest of the code imports from
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,11 +33,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Without one when DEBUG is off, gunicorn (ledger_project/wsgi.py) and every command that
+# runs system checks refuse (core.checks); a command that signs nothing and runs no
+# checks (graphql_schema) works on a bare checkout, with a throwaway key.
+SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Development only: a fixed, obviously-insecure key so sessions survive restarts.
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+    # DEBUG: a fixed, obviously-insecure key so sessions survive restarts.
+    SECRET_KEY = (
+        "django-insecure-development-only-key-do-not-use-in-production"
+        if DEBUG
+        else "unset-" + secrets.token_urlsafe(50)
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:

@@ -119,3 +119,18 @@ def test_check_config_refuses_production_without_a_secret_key() -> None:
     result = gunicorn_check({"DEBUG": "false"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key(tmp_path: Path) -> None:
+    """Only serving needs SECRET_KEY: printing the schema on a bare checkout must not."""
+    out = tmp_path / "schema.graphql"
+    result = subprocess.run(
+        ["python", "manage.py", "graphql_schema", "--out", str(out)],
+        cwd=ROOT,
+        env=clean_env(DEBUG="false"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert out.read_text().strip() == (ROOT / "schema.graphql").read_text().strip()
