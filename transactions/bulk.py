@@ -118,11 +118,13 @@ def _write_postgresql(changes: Changes) -> None:
     parts: list[str] = []
     params: list[Any] = []
 
-    def insert(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
-        names = ", ".join(name for name, _ in columns)
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-        parts.append(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})")
+    def unnest(columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> str:
+        """``unnest(%s::type[], ...)``, one array parameter per column."""
         params.extend([getattr(row, name) for row in rows] for name, _ in columns)
+        return "unnest(" + ", ".join(f"%s::{kind}[]" for _, kind in columns) + ")"
+
+    def insert(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
+        parts.append(f"INSERT INTO {table} ({_names(columns)}) SELECT * FROM {unnest(columns, rows)}")
 
     if len(changes.transactions) > COPY_ABOVE:
         _copy(Transaction._meta.db_table, _TRANSACTION_COLUMNS, changes.transactions)
@@ -134,14 +136,13 @@ def _write_postgresql(changes: Changes) -> None:
             insert(Entry._meta.db_table, _ENTRY_COLUMNS, changes.entries)
     if changes.accounts:
         table = Account._meta.db_table
-        names = ", ".join(name for name, _ in _ACCOUNT_COLUMNS)
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in _ACCOUNT_COLUMNS)
         sets = ", ".join(f"{name} = v.{name}" for name, _ in _ACCOUNT_COLUMNS[1:])
+        params.append(timezone.now())  # updated_at, before the arrays
+        source = unnest(_ACCOUNT_COLUMNS, changes.accounts)
         parts.append(
-            f"UPDATE {table} SET {sets}, updated_at = %s FROM unnest({arrays}) AS v({names}) WHERE {table}.id = v.id"
+            f"UPDATE {table} SET {sets}, updated_at = %s FROM {source} AS v({_names(_ACCOUNT_COLUMNS)}) "
+            f"WHERE {table}.id = v.id"
         )
-        params.append(timezone.now())
-        params.extend([getattr(account, name) for account in changes.accounts] for name, _ in _ACCOUNT_COLUMNS)
     for name, amount in changes.counters.items():
         parts.append(COUNTER_UPSERT)
         params += [name, counter_slot(), amount]
@@ -157,13 +158,16 @@ def _write_postgresql(changes: Changes) -> None:
         cursor.execute(f"WITH {ctes} SELECT 1", params)
 
 
+def _names(columns: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(name for name, _ in columns)
+
+
 def _copy(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
-    names = ", ".join(name for name, _ in columns)
     # Raw psycopg COPY: wrapped so that a UNIQUE violation is Django's IntegrityError, as elsewhere.
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY {table} ({_names(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
             copy.write_row([getattr(row, name) for name, _ in columns])

@@ -21,6 +21,7 @@ from django.db import connection
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from core.counters import TRANSACTIONS
 from transactions.bulk import Changes, write
 from transactions.hashing import entry_hash
 from transactions.models import Entry, Transaction
@@ -144,17 +145,15 @@ class AccountBook:
             account.last_hash = entry.hash
         return self.entries
 
-    def save(
-        self, *, created: Sequence[Transaction] = (), events: Sequence[AuditEvent] = (), count: str | None = None
-    ) -> None:
+    def save(self, *, created: Sequence[Transaction] = (), events: Sequence[AuditEvent] = ()) -> None:
         """Writes the entries, every changed account and whatever the caller adds, in one statement on PostgreSQL.
 
         ``created`` are new transactions whose pks ``reserve_ids`` already set;
-        ``count`` names the counter they add to.
+        they are added to the transactions counter.
         """
         entries = self.seal()
         accounts = [self.accounts[pk] for pk in sorted(self.dirty)]
-        counters = {count: len(created)} if count and created else {}
+        counters = {TRANSACTIONS: len(created)} if created else {}
         write(Changes(transactions=created, entries=entries, accounts=accounts, counters=counters, events=events))
         self.entries = []
         self.dirty.clear()

@@ -251,7 +251,7 @@ def _apply_transfers(
         return results
 
     reserve_ids(created)  # the pks the entries' hashes and the audit event name
-    book.save(created=created, count=TRANSACTIONS, events=[_audit_batch_event(actor, operation, results, "OK")])
+    book.save(created=created, events=[_audit_batch_event(actor, operation, results, "OK")])
     return results
 
 
