@@ -2,9 +2,12 @@
 
 Each business operation is one database transaction. PostgreSQL may abort one
 with SQLSTATE 40001 (serialization failure, under SERIALIZABLE) or 40P01
-(deadlock detected); the whole unit is then safe to run again, so we do, a
-bounded number of times with jittered exponential backoff. The caller never
-sees a deadlock unless every attempt failed.
+(deadlock detected); the whole unit is then safe to run again, so we do, with
+jittered exponential backoff, until a time budget (``LEDGER_RETRY_BUDGET_MS``)
+is spent. A budget and not a count: under SERIALIZABLE every transaction that
+waited for a row lock aborts when the holder commits, so under contention a
+count of quick retries is used up in a few hundred milliseconds, while a pause
+that grows lets the waiters spread out and commit one after another.
 """
 
 from __future__ import annotations
@@ -24,11 +27,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+BACKOFF_BASE_S = 0.001
+BACKOFF_CAP_S = 0.1
 
 
 def is_retryable(error: BaseException) -> bool:
     cause = error.__cause__
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before try ``attempt + 1``: full jitter over 1 ms doubling up to 100 ms."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
 
 
 def retrying_atomic(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -44,17 +54,19 @@ def retrying_atomic(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]
             if connection.in_atomic_block:
                 with transaction.atomic():
                     return func(*args, **kwargs)
-            attempts = max(1, settings.LEDGER_MAX_RETRIES)
-            for attempt in range(1, attempts + 1):
+            deadline = time.monotonic() + settings.LEDGER_RETRY_BUDGET_MS / 1000
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     with transaction.atomic():
                         return func(*args, **kwargs)
                 except DatabaseError as error:
-                    if attempt == attempts or not is_retryable(error):
+                    pause = backoff(attempt)
+                    if not is_retryable(error) or time.monotonic() + pause > deadline:
                         raise
                     metrics.RETRIES.labels(operation).inc()
-                    time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
-            raise AssertionError("unreachable")  # pragma: no cover
+                    time.sleep(pause)
 
         return wrapper
 

@@ -6,7 +6,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from django.db import connection
@@ -14,6 +14,7 @@ from django.db import connection
 from accounts.models import Account
 from accounts.services import account_create
 from core.counters import TRANSACTIONS, counter_total
+from core.db import is_retryable
 from core.errors import ErrorCode, LedgerError
 from tests.factories import make_account, valid_cpf
 from tests.ledger_checks import assert_books_balance
@@ -127,12 +128,8 @@ def test_racing_reversals_reverse_exactly_once() -> None:
     assert_books_balance()
 
 
-def test_serialization_failures_are_retried_and_never_reach_the_caller() -> None:
-    """Under SERIALIZABLE (the CockroachDB mode), conflicts abort with 40001; the services retry them."""
-    from core import metrics
-
-    a, b = make_account(1_000_000), make_account(1_000_000)
-    retries_before = metrics.RETRIES.labels("transfer")._value.get()
+def _serializable_ping_pong(a: Account, b: Account) -> list[list[str] | BaseException]:
+    """8 threads under SERIALIZABLE moving 10 centavos back and forth between two accounts."""
 
     def work(i: int) -> list[str]:
         with connection.cursor() as cursor:
@@ -143,8 +140,29 @@ def test_serialization_failures_are_retried_and_never_reach_the_caller() -> None
             for _ in range(15)
         ]
 
-    outcomes = in_threads(8, work)
+    return in_threads(8, work)
+
+
+def test_serialization_failures_are_retried_and_never_reach_the_caller() -> None:
+    """Under SERIALIZABLE (the CockroachDB mode), conflicts abort with 40001; the services retry them."""
+    from core import metrics
+
+    a, b = make_account(1_000_000), make_account(1_000_000)
+    retries_before = metrics.RETRIES.labels("transfer")._value.get()
+
+    outcomes = _serializable_ping_pong(a, b)
     assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
     assert all(status == "COMPLETED" for chunk in outcomes for status in chunk)  # type: ignore[union-attr]
     assert metrics.RETRIES.labels("transfer")._value.get() > retries_before
+    assert_books_balance()
+
+
+def test_without_a_retry_budget_serialization_failures_reach_the_caller(settings: Any) -> None:
+    """The workload above does conflict: with no time to retry, the 40001 comes through."""
+    settings.LEDGER_RETRY_BUDGET_MS = 0
+    a, b = make_account(1_000_000), make_account(1_000_000)
+
+    outcomes = _serializable_ping_pong(a, b)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert failures and all(is_retryable(f) for f in failures), outcomes
     assert_books_balance()
