@@ -35,6 +35,15 @@ test-sqlite: install
 bench: install
 	$(BIN)/python -m bench.run
 
+# A pg_auto_failover monitor, primary and synchronous secondary on this machine
+# (ports 6000-6002, data in /var/lib/ledger-ha): deploy/ha/README.md.
+.PHONY: ha-up ha-down
+ha-up:
+	deploy/ha/ha.sh up
+
+ha-down:
+	deploy/ha/ha.sh down
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
