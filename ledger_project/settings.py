@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
+from core.dburl import parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -101,9 +101,21 @@ TEMPLATES = [
 # DATABASE_URL selects PostgreSQL; unset, an embedded SQLite file. SQLite runs in
 # WAL mode with IMMEDIATE transactions so that writers queue on the database lock
 # instead of failing with "database is locked" half-way through a transfer.
+#
+# A multi-host URL (postgres://h1:p1,h2:p2/ledger?target_session_attrs=read-write) follows the
+# primary of an HA pair through a failover (deploy/ha/README.md, core/dburl.py). Health checks
+# replace, at the next request, a persistent connection to a node that died or was demoted.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600))}
+    DATABASES = {"default": parse_database_url(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600))}
+    # An optional read alias on the standby (target_session_attrs=prefer-standby). The router
+    # sends ORM reads there only inside core.routing.reads_from_replica(); tests mirror it.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = parse_database_url(
+            DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), test_options={"MIRROR": "default"}
+        )
+        DATABASE_ROUTERS = ["core.routing.ReplicaRouter"]
 else:
     DATABASES = {
         "default": {
