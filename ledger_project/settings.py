@@ -129,6 +129,15 @@ else:
         }
     }
 
+# The app connects as a role that owns nothing (docs/OPERATIONS.md, Database roles). Set these
+# for `migrate` only, which runs as the tables' owner: it then creates or updates this login
+# role with the DML the app needs and no more (core/dbroles.py).
+LEDGER_DB_APP_ROLE = os.environ.get("LEDGER_DB_APP_ROLE", "")
+LEDGER_DB_APP_PASSWORD = os.environ.get("LEDGER_DB_APP_PASSWORD", "")
+# HMAC keys of signed checkpoints (transactions/checkpoint.py): "id:secret[,id:secret...]", the
+# first signs, all verify. Held by the operator's checkpoint job, never by the database.
+LEDGER_CHECKPOINT_KEY = os.environ.get("LEDGER_CHECKPOINT_KEY", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

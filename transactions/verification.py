@@ -42,6 +42,10 @@ TRIGGERS = {
         ("transactions_transaction", "transaction_never_deleted"),
         ("transactions_transaction", "transaction_core_immutable"),
         ("audit_auditevent", "audit_event_append_only"),
+        # BEFORE TRUNCATE, statement-level (transactions/0004, audit/0003); SQLite has no TRUNCATE.
+        ("transactions_entry", "entry_no_truncate"),
+        ("transactions_transaction", "transaction_no_truncate"),
+        ("audit_auditevent", "audit_event_no_truncate"),
     },
     "sqlite": {
         ("transactions_entry", "entry_no_update"),

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import subprocess
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -27,6 +28,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 OPERATOR_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "POSTGRES_PASSWORD": "example-password",
+    "LEDGER_DB_PASSWORD": "example-app-password",
     "ALLOWED_HOSTS": "ledger.example.com",
 }
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -86,6 +88,7 @@ def test_secrets_are_required_not_defaulted() -> None:
     text = COMPOSE.read_text()
     assert "${SECRET_KEY:?" in text
     assert "${POSTGRES_PASSWORD:?" in text
+    assert "${LEDGER_DB_PASSWORD:?" in text
     with pytest.raises(KeyError):
         interpolate("${SECRET_KEY:?set it}", {})
 
@@ -132,6 +135,20 @@ def test_every_service_env_passes_check_deploy(compose: dict[str, Any], name: st
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_migrate_runs_as_the_owner_and_everything_else_as_the_app_role(compose: dict[str, Any]) -> None:
+    """Security issue, class 5: the app and the worker must not own the tables (docs/OPERATIONS.md)."""
+    owner = urlsplit(service_env(compose, "migrate")["DATABASE_URL"])
+    assert (owner.username, owner.password) == ("ledger", OPERATOR_ENV["POSTGRES_PASSWORD"])
+    assert service_env(compose, "db")["POSTGRES_USER"] == "ledger"
+    migrate = service_env(compose, "migrate")
+    for name in ("app", "worker"):
+        app = urlsplit(service_env(compose, name)["DATABASE_URL"])
+        assert app.username == migrate["LEDGER_DB_APP_ROLE"] == "ledger_app", name
+        assert app.password == migrate["LEDGER_DB_APP_PASSWORD"] == OPERATOR_ENV["LEDGER_DB_PASSWORD"], name
+        assert OPERATOR_ENV["POSTGRES_PASSWORD"] not in service_env(compose, name).values(), name
+        assert "LEDGER_DB_APP_PASSWORD" not in service_env(compose, name), name
 
 
 def test_the_apps_health_check_host_is_allowed(compose: dict[str, Any]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
+from transactions.checkpoint import Checkpoint, CheckpointError, checks_against, load
 from transactions.verification import CHECKS, Outcome, verify
 
 EXIT_BREACH = 1
@@ -21,20 +24,33 @@ class Command(BaseCommand):
         "one consistent snapshot, so it is safe to run while money moves. "
         "Exit status: 0 every invariant holds; 1 at least one is breached; 2 the ledger could not be "
         "checked (database unreachable, migrations missing). With --quiet nothing is printed on success, "
-        "for cron. What to do on a breach: docs/COMMANDS.md."
+        "for cron. With --against FILE (a checkpoint from ledger_checkpoint, signed with a key of "
+        "LEDGER_CHECKPOINT_KEY) it also proves that nothing before the checkpoint changed, even if the chain "
+        "was recomputed; a file whose signature does not verify is refused (exit 2). "
+        "What to do on a breach: docs/COMMANDS.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--quiet", action="store_true", help="print nothing when every invariant holds (breaches still print)"
         )
+        parser.add_argument(
+            "--against",
+            metavar="CHECKPOINT",
+            help="a signed checkpoint file (ledger_checkpoint --out), or - for standard input",
+        )
 
-    def handle(self, *args: Any, quiet: bool = False, verbosity: int = 1, **options: Any) -> None:
+    def handle(
+        self, *args: Any, quiet: bool = False, verbosity: int = 1, against: str | None = None, **options: Any
+    ) -> None:
         started = time.perf_counter()
+        checks = list(CHECKS)
+        if against is not None:
+            checks += checks_against(self._checkpoint(against))
         lines: list[str] = []
         breached = 0
         try:
-            for outcome in verify():
+            for outcome in verify(checks):
                 breached += not outcome.finding.ok
                 line = self._line(outcome, timings=verbosity >= 2)
                 if quiet:
@@ -50,12 +66,24 @@ class Command(BaseCommand):
             if quiet:
                 self.stdout.write("\n".join(lines))
             self.stderr.write(
-                f"verify_ledger: {breached} of {len(CHECKS)} invariants breached ({elapsed:.1f} s); "
+                f"verify_ledger: {breached} of {len(checks)} invariants breached ({elapsed:.1f} s); "
                 "see docs/COMMANDS.md before changing anything"
             )
             raise SystemExit(EXIT_BREACH)
         if not quiet:
-            self.stdout.write(f"verify_ledger: all {len(CHECKS)} invariants hold ({elapsed:.1f} s)")
+            self.stdout.write(f"verify_ledger: all {len(checks)} invariants hold ({elapsed:.1f} s)")
+
+    def _checkpoint(self, path: str) -> Checkpoint:
+        """The checkpoint, trusted only once its signature verifies; else exit 2."""
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+            return load(text)
+        except (OSError, UnicodeDecodeError) as error:
+            message = f"cannot read {path}: {getattr(error, 'strerror', None) or error}"
+        except CheckpointError as error:
+            message = f"{path}: {error}"
+        self.stderr.write(f"verify_ledger: checkpoint refused: {message}")
+        raise SystemExit(EXIT_UNCHECKED)
 
     def _line(self, outcome: Outcome, *, timings: bool) -> str:
         finding, name = outcome.finding, outcome.check.name
