@@ -144,6 +144,9 @@ def test_readme_names_every_operator_command() -> None:
     for command in (
         "settle_transactions",
         "verify_ledger",
+        "verify_ledger --against",
+        "ledger_checkpoint",
+        "grant_app_role",
         "seed_ledger",
         "create_api_key",
         "revoke_api_key",
