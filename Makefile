@@ -7,7 +7,7 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres test-sqlite bench lint fmt clean
+.PHONY: install run serve test test-postgres test-sqlite bench lint fmt clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,16 +21,24 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_api_key --host $(HOST) --port $(PORT)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The production stack on this machine, without Docker: nginx in front of gunicorn
+# (ledger_project/serve.py), DEBUG off, every other setting from the environment
+# (SECRET_KEY and DATABASE_URL at least), listening on $(HOST):$(PORT).
+serve: install
+	DEBUG=false $(BIN)/python manage.py migrate --no-input
+	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DEBUG=false HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m ledger_project.serve
+
 # The whole suite on PostgreSQL, then the non-concurrent part on SQLite.
 test: install test-postgres test-sqlite
 
 test-postgres: install
 	DATABASE_URL=$(TEST_PG_URL) DEBUG=false SECRET_KEY=test-only-not-secret \
-		$(BIN)/pytest $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not ha" $(PYTEST_ARGS)
 
 test-sqlite: install
 	DATABASE_URL= DEBUG=false SECRET_KEY=test-only-not-secret \
-		$(BIN)/pytest -m "not postgres_only and not browser" $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not postgres_only and not browser and not ha" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.run
@@ -43,6 +51,12 @@ ha-up:
 
 ha-down:
 	deploy/ha/ha.sh down
+
+# Kills the pair's primary under load, three ways (bench/ha.py); ~4 minutes, as root.
+.PHONY: test-ha
+test-ha: install ha-up
+	DATABASE_URL= DEBUG=false SECRET_KEY=test-only-not-secret \
+		$(BIN)/pytest -m ha -s tests/ha $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
