@@ -8,11 +8,11 @@ import graphene
 
 from accounts import selectors
 from accounts.models import Account
-from accounts.schema.types import VIEW_ACCOUNT, AccountConnection, AccountKind, AccountOrder, AccountType
+from accounts.schema.types import AccountConnection, AccountKind, AccountOrder, AccountType
 from core.graphql.connection import Ordering, Page, paginate
 from core.graphql.enums import enum_value
 from core.graphql.loaders import current_loaders
-from core.graphql.node import decode_id, require
+from core.graphql.node import decode_id
 
 
 def account_ordering(order_by: Any) -> Ordering:
@@ -39,7 +39,6 @@ class AccountQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_account(root: Any, info: graphene.ResolveInfo, id: str) -> Account | None:
-        require(info, VIEW_ACCOUNT)
         pk = decode_id(id, "Account")
         account = None if pk is None else selectors.account_get(pk)
         return current_loaders().register([account])[0] if account else None
@@ -53,7 +52,6 @@ class AccountQueries(graphene.ObjectType):
         order_by: Any = None,
         **page: Any,
     ) -> Page:
-        require(info, VIEW_ACCOUNT)
         kind_value = enum_value(kind)
         return paginate(
             selectors.account_list(search=search, kind=kind_value),

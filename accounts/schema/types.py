@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from graphene import relay
@@ -49,6 +49,9 @@ class AccountType(graphene.ObjectType):
     class Meta:
         name = "Account"
         interfaces = (relay.Node,)
+
+    # Wherever an Account appears (a query, a transaction's sender, an entry, a payload): core.graphql.execution.
+    view_permission: ClassVar[str] = VIEW_ACCOUNT
 
     name = graphene.NonNull(graphene.String)
     document = graphene.NonNull(

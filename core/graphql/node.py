@@ -1,4 +1,13 @@
-"""Global IDs, the permission gate of query fields, and Relay's ``node``/``nodes`` lookups."""
+"""Global IDs, who may view each object type, and Relay's ``node``/``nodes`` lookups.
+
+The view rule is declared here, beside the types, and enforced in one place,
+``core.graphql.execution.LedgerExecutionContext``, wherever an object appears:
+
+- an object type declares ``view_permission``: its objects come back only to a
+  caller holding it (``Account``: ``accounts.view_account``);
+- a field may need more than its type's: ``restrict_fields(AccountType,
+  "transactions.view_transaction", "balanceAt", ...)``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import graphene
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType
 from graphql_relay import from_global_id, to_global_id
 
 from core.graphql.errors import forbidden
@@ -38,10 +47,31 @@ def global_id(type_name: str, pk: int) -> str:
     return to_global_id(type_name, str(pk))
 
 
-def require(info: graphene.ResolveInfo, perm: str) -> None:
-    """Query fields without the view permission answer FORBIDDEN."""
-    if not has_permission(info.context, perm):
-        raise forbidden()
+def view_permission(object_type: GraphQLObjectType | type) -> str | None:
+    """The permission that reads objects of this type (its ``view_permission``); None for wrappers."""
+    graphene_type = getattr(object_type, "graphene_type", object_type)
+    permission = getattr(graphene_type, "view_permission", None)
+    return permission if isinstance(permission, str) else None
+
+
+def field_permissions(object_type: GraphQLObjectType | type) -> dict[str, str]:
+    """The fields (by GraphQL name) that need a permission of their own, besides their type's."""
+    graphene_type = getattr(object_type, "graphene_type", object_type)
+    rules: dict[str, str] = {}
+    for klass in reversed(getattr(graphene_type, "__mro__", ())):  # a root type merges its bases' rules
+        rules.update(vars(klass).get("field_permissions", {}))
+    return rules
+
+
+def restrict_fields(object_type: type[graphene.ObjectType], permission: str, *names: str) -> None:
+    """Declares that the fields ``names`` (GraphQL spelling) of ``object_type`` need ``permission``.
+
+    For fields one app adds to another's type (``Account.balanceAt`` reads
+    entries): the rule lives with the fields, the check in the execution.
+    """
+    rules = dict(vars(object_type).get("field_permissions", {}))
+    rules.update(dict.fromkeys(names, permission))
+    object_type.field_permissions = rules
 
 
 class NodeType(Protocol):
@@ -57,10 +87,14 @@ class NodeRegistry:
     Unknown, malformed or wrong-type IDs answer null, never an error
     (CONTRACT.md, IDs). A well-formed ID of a type the caller may not read
     answers FORBIDDEN, like the type's own query field (for ``nodes``, on
-    that item only). ``nodes`` loads each type with one ``IN`` query.
+    that item only), before any row is loaded; the execution refuses such an
+    object anyway. ``nodes`` loads each type with one ``IN`` query.
     """
 
     def __init__(self, types: dict[str, tuple[type[NodeType], str]]) -> None:
+        for name, (node_type, perm) in types.items():
+            if view_permission(node_type) != perm:  # one rule: the registry repeats the type's, never another
+                raise ValueError(f"{name}: the registry says {perm}, the type {view_permission(node_type)}")
         self.types = types
 
     def resolve_many(self, info: graphene.ResolveInfo, ids: Sequence[Any]) -> list[Any]:

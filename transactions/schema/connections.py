@@ -21,7 +21,7 @@ from core.graphql.enums import OrderDirection, enum_value
 from core.graphql.extend import extend_object_type
 from core.graphql.loaders import current_loaders
 from core.graphql.nested import OwnedRows
-from core.graphql.node import decode_id, require
+from core.graphql.node import decode_id, restrict_fields
 from core.graphql.scalars import DateTime, Decimal
 from transactions import selectors
 from transactions.models import Transaction
@@ -38,7 +38,6 @@ def transaction_ordering(order_by: Any, scope: str = "transactions") -> Ordering
 
 
 def transactions_page(
-    info: graphene.ResolveInfo,
     *,
     account_id: str | None,
     status: Any,
@@ -49,7 +48,6 @@ def transactions_page(
     page: dict[str, Any],
 ) -> Page:
     """The root list; ``accountId`` keeps the transactions that account sent or received."""
-    require(info, VIEW_TRANSACTION)
     filters = {
         "status": enum_value(status),
         "type": enum_value(type),
@@ -94,7 +92,6 @@ def resolve_account_transactions(
     order_by: Any = None,
     **page: Any,
 ) -> Page:
-    require(info, VIEW_TRANSACTION)
     filters = {"status": enum_value(status), "type": enum_value(type)}
     ordering = transaction_ordering(order_by, f"account:{account.pk}:transactions")
     return account_transactions_page(account, enum_value(direction) or "ALL", filters, ordering, page)
@@ -109,7 +106,6 @@ def resolve_account_entries(
     **page: Any,
 ) -> Page:
     """The statement, by ``sequence`` (posting order); ``since``/``until`` bound the posting time."""
-    require(info, VIEW_TRANSACTION)
     descending = enum_value(direction) == "DESC"
     ordering = Ordering(f"account:{account.pk}:entries:{'desc' if descending else 'asc'}", ("sequence",), descending)
     rows = OwnedRows(
@@ -158,3 +154,5 @@ extend_object_type(
         description="The statement: this account's ledger entries in posting order, each with its running balance.",
     ),
 )
+# They read entries and transactions: an account reader without transactions.view_transaction gets FORBIDDEN.
+restrict_fields(AccountType, VIEW_TRANSACTION, "balanceAt", "entries", "transactions")

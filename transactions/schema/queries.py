@@ -9,13 +9,13 @@ import graphene
 
 from core.graphql.connection import Page
 from core.graphql.loaders import current_loaders
-from core.graphql.node import decode_id, require
+from core.graphql.node import decode_id
 from core.graphql.scalars import DateTime
 from transactions import selectors
 from transactions.models import Transaction
 from transactions.schema.connections import PAGE_ARGS, transactions_page
 from transactions.schema.enums import TransactionStatus, TransactionTypeEnum
-from transactions.schema.types import VIEW_TRANSACTION, TransactionConnection, TransactionNode, TransactionOrder
+from transactions.schema.types import TransactionConnection, TransactionNode, TransactionOrder
 
 
 class TransactionQueries(graphene.ObjectType):
@@ -37,7 +37,6 @@ class TransactionQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_transaction(root: Any, info: graphene.ResolveInfo, id: str) -> Transaction | None:
-        require(info, VIEW_TRANSACTION)
         pk = decode_id(id, "Transaction")
         found = selectors.transactions_by_pk({pk}) if pk is not None else []
         return current_loaders().register(found)[0] if found else None
@@ -55,7 +54,6 @@ class TransactionQueries(graphene.ObjectType):
         **page: Any,
     ) -> Page:
         return transactions_page(
-            info,
             account_id=account_id,
             status=status,
             type=type,

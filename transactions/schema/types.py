@@ -8,7 +8,7 @@ for the whole page in one statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from graphene import relay
@@ -39,6 +39,8 @@ class TransactionNode(graphene.ObjectType):
     class Meta:
         name = "Transaction"
         interfaces = (relay.Node,)
+
+    view_permission: ClassVar[str] = VIEW_TRANSACTION  # enforced by core.graphql.execution, wherever it appears
 
     sender = graphene.NonNull(AccountType)
     receiver = graphene.NonNull(AccountType)
@@ -109,6 +111,8 @@ class EntryNode(graphene.ObjectType):
         name = "Entry"
         interfaces = (relay.Node,)
         description = "One posting on one account: the debit or the credit half of a transaction."
+
+    view_permission: ClassVar[str] = VIEW_TRANSACTION
 
     account = graphene.NonNull(AccountType)
     transaction = graphene.NonNull(TransactionNode)
