@@ -153,10 +153,23 @@ def manage(database_url: str, *args: str, timeout: float = 300) -> subprocess.Co
     )
 
 
-def recreate_database(name: str) -> None:
-    with psycopg.connect(pair.pair_conninfo("postgres"), autocommit=True) as conn:
+def recreate_database(name: str, server: str) -> None:
+    """``server``: a libpq conninfo of the maintenance database on the primary."""
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(database: str, server: str, database_url: str) -> str:
+    """A fresh, migrated database and a superuser's API key for it."""
+    recreate_database(database, server)
+    migrated = manage(database_url, "migrate", "--no-input")
+    if migrated.returncode:
+        raise RuntimeError(f"migrate failed: {migrated.stderr[-2000:]}")
+    made = manage(database_url, "create_api_key", "ha", "--create-user", "--superuser")
+    if made.returncode:
+        raise RuntimeError(f"create_api_key failed: {made.stderr[-2000:]}")
+    return made.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -424,14 +437,7 @@ def run_scenario(
     database = f"ledger_ha_{scenario}"
     extra = "&options=-c%20synchronous_commit%3Dlocal" if scenario == "control" else ""
     database_url = pair.pair_url(database, extra=extra)
-    recreate_database(database)
-    migrated = manage(database_url, "migrate", "--no-input")
-    if migrated.returncode:
-        raise RuntimeError(f"migrate failed: {migrated.stderr[-2000:]}")
-    made = manage(database_url, "create_api_key", "ha", "--create-user", "--superuser")
-    if made.returncode:
-        raise RuntimeError(f"create_api_key failed: {made.stderr[-2000:]}")
-    api_key = made.stdout.strip().splitlines()[-1]
+    api_key = prepare(database, pair.pair_conninfo("postgres"), database_url)
 
     states = pair.StateLog()
     polling = threading.Event()
@@ -480,6 +486,35 @@ def run_scenario(
     return result
 
 
+SINGLE_NODE = os.environ.get("LEDGER_HA_SINGLE_NODE", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+
+
+def throughput(target: str, *, clients: int = 16, seconds: float = 20.0, accounts: int = 200) -> float:
+    """Acknowledged transfers/s of the same load, no kill: on the pair ("pair") or one plain server ("single")."""
+    database = f"ledger_ha_throughput_{target}"
+    if target == "pair":
+        pair.ha("up")
+        pair.wait_healthy()
+        server, database_url = pair.pair_conninfo("postgres"), pair.pair_url(database)
+    else:
+        params = psycopg.conninfo.conninfo_to_dict(SINGLE_NODE)
+        server = SINGLE_NODE
+        database_url = f"postgres://{params['user']}@{params['host']}:{params['port']}/{database}"
+    api_key = prepare(database, server, database_url)
+    with app_servers(database_url, 2, LOGS) as ports:
+        ids = seed_accounts(ports[0], api_key, accounts)
+        load = Load(ports, api_key, ids, clients, f"throughput-{target}")
+        load.start()
+        time.sleep(2)  # warm: connections open, caches full
+        counted_from, already = time.monotonic(), len(load.acks)
+        time.sleep(seconds)
+        rate = (len(load.acks) - already) / (time.monotonic() - counted_from)
+        load.stop()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return rate
+
+
 def summary(result: Result) -> str:
     return (
         f"{result.scenario:>10}: {result.old_primary} -> {result.new_primary}; "
@@ -500,7 +535,18 @@ def main() -> int:
     parser.add_argument("--after", type=float, default=20.0)
     parser.add_argument("--pause", type=float, default=3.0)
     parser.add_argument("--json", type=Path, default=LOGS / "results.json")
+    parser.add_argument(
+        "--throughput", action="store_true", help="instead: the same load, no kill, on the pair and on one server"
+    )
     args = parser.parse_args()
+    if args.throughput:
+        single = throughput("single", clients=args.clients, seconds=args.after)
+        on_pair = throughput("pair", clients=args.clients, seconds=args.after)
+        print(
+            f"transfers/s over HTTP, {args.clients} clients: single node {single:.1f}, pair {on_pair:.1f}, "
+            f"ratio {on_pair / single:.2f}"
+        )
+        return 0
     scenarios = ["postmaster", "node", "control"] if args.scenario == "all" else [args.scenario]
     results = []
     for scenario in scenarios:

@@ -38,6 +38,13 @@ MONITOR_SETTINGS=(
     "pgautofailover.primary_demote_timeout=5000"
 )
 
+# Both nodes' settings (deploy/ha/README.md, "Node settings"), by ALTER SYSTEM on every `up`.
+NODE_SETTINGS=(
+    "synchronous_commit='on'"
+    "recovery_init_sync_method='syncfs'"
+    "wal_retrieve_retry_interval='500ms'"
+)
+
 log() { printf '[ha %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
     log "ERROR: $*"
@@ -154,6 +161,15 @@ configure_monitor() {
     sql "$MONITOR_PORT" pg_auto_failover "SELECT pg_reload_conf()" >/dev/null
 }
 
+# ALTER SYSTEM writes postgresql.auto.conf (also on a standby) and takes effect on reload.
+configure_node() { # port
+    local setting
+    for setting in "${NODE_SETTINGS[@]}"; do
+        sql "$1" postgres "ALTER SYSTEM SET ${setting%%=*} = ${setting#*=}"
+    done
+    sql "$1" postgres "SELECT pg_reload_conf()" >/dev/null
+}
+
 create_node() { # node port
     as_pg pg_autoctl create postgres --pgdata "$HA_DIR/$1" --pgport "$2" --listen 127.0.0.1 \
         --hostname 127.0.0.1 --name "$1" --dbname "$HA_DB" --monitor "$MONITOR_URI" \
@@ -185,9 +201,7 @@ up() {
     wait_for 60 "node1" sql "$NODE1_PORT" postgres "select 1"
 
     if [ ! -f "$HA_DIR/node2/PG_VERSION" ]; then
-        # Stated, not assumed: every commit waits for the synchronous standby's flush. The
-        # base backup copies postgresql.auto.conf, so the secondary carries it too.
-        sql "$NODE1_PORT" postgres "ALTER SYSTEM SET synchronous_commit = 'on'"
+        configure_node "$NODE1_PORT" # the base backup copies postgresql.auto.conf to node2
         log "creating node2 (the synchronous secondary) on port $NODE2_PORT"
         checkpoint_loop "$NODE1_PORT" &
         CHECKPOINTER=$!
@@ -200,9 +214,10 @@ up() {
     start_node node2
     wait_for "$HA_TIMEOUT" "primary + secondary" pair_ready
 
+    configure_node "$NODE1_PORT"
+    configure_node "$NODE2_PORT"
     local primary
     primary=$(primary_port)
-    sql "$primary" postgres "SELECT pg_reload_conf()" >/dev/null
     if [ -z "$(sql "$primary" postgres "select 1 from pg_database where datname = '$HA_DB'")" ]; then
         sql "$primary" postgres "CREATE DATABASE \"$HA_DB\""
     fi
