@@ -44,6 +44,11 @@ POLICY: dict[str, tuple[str, ...]] = {
     "auth_group_permissions": ALL_DML,
     "auth_user_groups": ALL_DML,
     "auth_user_user_permissions": ALL_DML,
+    # django-axes (admin sign-in throttling): failures are counted, reset and expired per request.
+    "axes_accessattempt": ALL_DML,
+    "axes_accessattemptexpiration": ALL_DML,
+    "axes_accessfailurelog": ALL_DML,
+    "axes_accesslog": ALL_DML,
     "auth_permission": (SELECT,),
     "django_content_type": (SELECT,),
     "django_migrations": (SELECT,),

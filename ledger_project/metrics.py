@@ -1,9 +1,18 @@
 """``/metrics``: the Prometheus exposition, for the scraper only.
 
 Off the public API: it answers 404 (as if it did not exist) unless
-``LEDGER_METRICS_ENABLED`` is on and the caller's address is in
-``LEDGER_METRICS_ALLOWED_IPS`` (addresses or networks). Under gunicorn with
-several workers each process counts on its own; with
+``LEDGER_METRICS_ENABLED`` is on and the scraper is authorised, one of two ways:
+
+- ``LEDGER_METRICS_TOKEN`` set: the request must carry ``Authorization: Bearer
+  <token>``, compared in constant time; the address does not matter.
+- otherwise: the caller's address must be in ``LEDGER_METRICS_ALLOWED_IPS``
+  (addresses or networks). That address is only as good as what stands in
+  front of the app: behind the launcher's nginx it is the client's
+  (ledger_project/proxied.py), but behind any other proxy or load balancer it
+  is the proxy's, the same for everyone, so there the token is the only safe
+  choice (docs/OPERATIONS.md, Metrics).
+
+Under gunicorn with several workers each process counts on its own; with
 ``PROMETHEUS_MULTIPROC_DIR`` set, prometheus_client sums their files here.
 
 Besides the counters the code increments (core.metrics), two gauges describe
@@ -13,6 +22,7 @@ whichever process, host or worker did the work.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import os
@@ -42,9 +52,26 @@ def _allowed_networks(entries: tuple[str, ...]) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
-def scrape_allowed(remote_addr: str | None) -> bool:
-    """True when metrics are on and ``remote_addr`` is one of the allowed addresses or networks."""
-    if not settings.LEDGER_METRICS_ENABLED or not remote_addr:
+def scrape_allowed(request: HttpRequest) -> bool:
+    """Metrics are on, and the request carries the token (when one is set) or comes from an allowed address."""
+    if not settings.LEDGER_METRICS_ENABLED:
+        return False
+    if settings.LEDGER_METRICS_TOKEN:
+        return bearer_matches(request.headers.get("Authorization", ""), settings.LEDGER_METRICS_TOKEN)
+    return address_allowed(request.META.get("REMOTE_ADDR"))
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """``Bearer <token>``, the token compared in constant time (a mismatch's timing says nothing of where)."""
+    scheme, _, presented = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+def address_allowed(remote_addr: str | None) -> bool:
+    """True when ``remote_addr`` is one of ``LEDGER_METRICS_ALLOWED_IPS`` (addresses or networks)."""
+    if not remote_addr:
         return False
     try:
         address = ipaddress.ip_address(remote_addr)
@@ -105,7 +132,7 @@ def build_registry() -> CollectorRegistry:
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not scrape_allowed(request.META.get("REMOTE_ADDR")):
+    if not scrape_allowed(request):
         raise Http404()
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     response = HttpResponse(encoder(build_registry()), content_type=content_type)

@@ -6,6 +6,7 @@ Every knob has one home: this module. The rest of the code imports from
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from core.dburl import parse_database_url
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
     "access",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ledger_project.urls"
@@ -196,7 +200,8 @@ LEDGER_MAX_BODY_BYTES = 1024 * 1024
 LEDGER_MAX_DEPTH = 12
 LEDGER_MAX_NODES = 10_000
 LEDGER_METRICS_ENABLED = env_bool("LEDGER_METRICS_ENABLED", True)
-# Remote addresses allowed to scrape /metrics (the loopback by default).
+# Remote addresses allowed to scrape /metrics (the loopback by default). Behind a proxy the
+# address is the proxy's, so there set LEDGER_METRICS_TOKEN instead (docs/OPERATIONS.md, Metrics).
 LEDGER_METRICS_ALLOWED_IPS = env_list("LEDGER_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 
 GRAPHENE = {
@@ -205,6 +210,26 @@ GRAPHENE = {
 }
 
 # --- Logging: JSON lines in production, plain in development ----------------------
+# When set, /metrics answers only `Authorization: Bearer <this token>` (the allow-list is not consulted).
+LEDGER_METRICS_TOKEN = os.environ.get("LEDGER_METRICS_TOKEN", "")
+
+# --- Admin sign-in throttling (django-axes) ---------------------------------------
+# Failed sign-ins are counted per username and client address, in the database (so every
+# worker and instance shares the count); at the limit that pair is locked out for the
+# cool-off, the right password included, and sees ledger_project/lockout.py's page.
+# API keys never go through authenticate(), so they are neither counted nor locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LEDGER_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LEDGER_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier failures
+AXES_LOCKOUT_CALLABLE = "ledger_project.lockout.lockout_response"
+# The client's address is REMOTE_ADDR, never a header a client can write: behind nginx,
+# ledger_project/proxied.py has already set it from nginx's own X-Real-IP.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {

@@ -156,3 +156,33 @@ def test_multiprocess_mode_sums_every_workers_counters(tmp_path: Path) -> None:
         [PYTHON, "-c", _SCRAPE], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert 'ledger_transfers_total{outcome="COMPLETED",type="PIX"} 7.0' in out
+
+
+METRICS_TOKEN = "scrape-" + "t0ken" * 8
+
+
+@pytest.mark.django_db
+@override_settings(LEDGER_METRICS_TOKEN=METRICS_TOKEN)
+def test_with_a_token_set_only_the_bearer_token_scrapes_whatever_the_address(client: Client) -> None:
+    # Behind a proxy every request has the proxy's address: the allow-list is not consulted.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 404
+    for wrong in (
+        f"Basic {METRICS_TOKEN}",
+        f"Bearer {METRICS_TOKEN[:-1]}",
+        f"Bearer {METRICS_TOKEN}x",
+        "Bearer ",
+        METRICS_TOKEN,
+    ):
+        response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", headers={"Authorization": wrong})
+        assert response.status_code == 404, wrong
+    for right in (f"Bearer {METRICS_TOKEN}", f"bearer  {METRICS_TOKEN} "):
+        response = client.get("/metrics", REMOTE_ADDR="203.0.113.9", headers={"Authorization": right})
+        assert response.status_code == 200, right
+        assert b"ledger_settlement_lag_seconds" in response.content
+
+
+@pytest.mark.django_db
+@override_settings(LEDGER_METRICS_TOKEN=METRICS_TOKEN, LEDGER_METRICS_ENABLED=False)
+def test_switched_off_metrics_stay_off_with_the_token(client: Client) -> None:
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 404
