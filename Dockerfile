@@ -1,4 +1,5 @@
-# The ledger's production image: gunicorn serving ledger_project.wsgi as a non-root user.
+# The ledger's production image: nginx in front of gunicorn (python -m ledger_project.serve,
+# what `make serve` runs), as a non-root user.
 #   docker build -t ledger .
 #   docker run --env-file .env -p 8000:8000 ledger
 # docker-compose.yml runs it with PostgreSQL, a one-shot migrate and the settlement worker.
@@ -25,8 +26,16 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=ledger_project.settings \
     DEBUG=false \
+    HOST=0.0.0.0 \
     PORT=8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+# nginx is the HTTP server clients reach: it buffers whole requests before gunicorn spends
+# a thread on them (docs/OPERATIONS.md, Slow clients and timeouts). Debian's build; it runs
+# unprivileged, with its config, socket and scratch files in a private directory under /tmp.
+# (nginx-light is bookworm's smallest flavour; on trixie and later install `nginx`.)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx-light \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 ledger \
     && useradd --system --uid 10001 --gid ledger --home-dir /app --no-create-home --shell /usr/sbin/nologin ledger
 WORKDIR /app
@@ -40,5 +49,5 @@ RUN SECRET_KEY=collectstatic-build-step-only python manage.py collectstatic --no
     && python -m compileall -q /app
 USER ledger:ledger
 EXPOSE 8000
-# gunicorn.conf.py reads GUNICORN_WORKERS, GUNICORN_THREADS, PORT, LOG_FORMAT, ...
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "ledger_project.wsgi"]
+# serve.py reads HOST, PORT and NGINX_*; gunicorn.conf.py GUNICORN_WORKERS, GUNICORN_THREADS, LOG_FORMAT, ...
+CMD ["python", "-m", "ledger_project.serve"]

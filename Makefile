@@ -7,7 +7,7 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres test-sqlite bench lint fmt clean
+.PHONY: install run serve test test-postgres test-sqlite bench lint fmt clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,14 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_api_key --host $(HOST) --port $(PORT)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production stack on this machine, without Docker: nginx in front of gunicorn
+# (ledger_project/serve.py), DEBUG off, every other setting from the environment
+# (SECRET_KEY and DATABASE_URL at least), listening on $(HOST):$(PORT).
+serve: install
+	DEBUG=false $(BIN)/python manage.py migrate --no-input
+	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DEBUG=false HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m ledger_project.serve
 
 # The whole suite on PostgreSQL, then the non-concurrent part on SQLite.
 test: install test-postgres test-sqlite

@@ -1,4 +1,10 @@
-"""Gunicorn settings for production: ``gunicorn -c gunicorn.conf.py ledger_project.wsgi``.
+"""Gunicorn settings for production, behind nginx: ``python -m ledger_project.serve`` starts both.
+
+In production gunicorn never faces clients: ledger_project/serve.py binds it to a
+private Unix socket (GUNICORN_BIND) behind nginx, which buffers whole requests
+first (docs/OPERATIONS.md, Slow clients and timeouts). ``gunicorn -c gunicorn.conf.py
+ledger_project.wsgi`` alone still works, for development and tests, but must not
+be exposed: see ``timeout`` below.
 
 Everything an operator tunes comes from the environment (README.md, Configuration).
 The defaults suit a 2-core machine: each request spends most of its time waiting on
@@ -23,26 +29,32 @@ def _env_int(name: str, default: int) -> int:
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else multiprocessing.cpu_count()
 
 # --- Serving ----------------------------------------------------------------------
-# Containers listen on every interface; PORT is what most platforms hand a process.
+# serve.py sets GUNICORN_BIND to its private Unix socket. Without it, gunicorn run by
+# hand listens on every interface on PORT, exposed to slow clients (see timeout).
 bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_env_int('PORT', 8000)}"]
 # 2 x cores + 1, capped: on a big host each extra process only adds database connections.
 workers = _env_int("GUNICORN_WORKERS", min(2 * _cores + 1, 9))
 threads = _env_int("GUNICORN_THREADS", 2)
 worker_class = "gthread" if threads > 1 else "sync"
-# A worker silent this long is killed and replaced (a stuck request, not a slow client:
-# gthread workers read requests in the main loop, so slow clients do not count).
+# A worker silent this long is killed and replaced (a stuck request). Slow clients are
+# not covered by it, and they do count: a gthread worker reads a request's headers and
+# body in the thread that then runs it, so a client dribbling either holds that thread,
+# and 30 such sockets held every thread of the default setup (issue 9). That is why
+# clients reach nginx, never gunicorn (ledger_project/serve.py).
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM in-flight requests get this long to finish; each money operation is one
 # short database transaction, so a deploy never cuts one in half.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Above the load balancer's idle timeout would be ideal; 5 s is gunicorn's sane floor.
+# Idle keep-alive connections wait in the worker's poller, not in a thread. Behind nginx
+# serve.py sets 75 s, above nginx's idle timeout for its upstream connections, so nginx
+# always drops an idle connection first; alone, 5 s.
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # Recycling workers bounds slow leaks; off by default (each recycle leaves one more
 # prometheus file to aggregate).
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
-# Requests bigger than the API's 1 MiB are refused by the app with 413; these only
-# guard the header parser.
+# Requests bigger than the API's 1 MiB are refused by nginx (and by the app) with 413;
+# these only guard the header parser.
 limit_request_line = 8190
 limit_request_fields = 100
 # The app is imported once in the master and forked: faster start, shared memory.

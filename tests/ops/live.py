@@ -1,15 +1,19 @@
-"""A real server for end-to-end tests: gunicorn with gunicorn.conf.py, on the test database.
+"""Real servers for end-to-end tests, on the test database.
 
 pytest-django's ``live_server`` runs Django's development server inside the test
-process with the test settings; this runs what production runs, in its own
-process, with an environment of its own (plain HTTP on the loopback, so the
-HTTPS redirect and secure cookies are off). The test must use a database
-fixture that commits (``transactional_db``) for the server to see its rows.
+process with the test settings; these run what production runs, in a process of
+their own, with an environment of its own (plain HTTP on the loopback, so the
+HTTPS redirect and secure cookies are off): ``production_server`` is the whole
+stack as ``make serve`` and the image start it (nginx in front of gunicorn,
+``ledger_project/serve.py``), ``gunicorn_server`` is gunicorn alone. The test
+must use a database fixture that commits (``transactional_db``) for the server
+to see its rows.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from django.db import connection
 
 from tests.ops.support import BIN, ROOT, clean_env
@@ -54,16 +59,17 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-@contextmanager
-def gunicorn_server(name: str, **env: str) -> Iterator[Server]:
-    """Starts gunicorn on a free loopback port, waits until it answers, stops it afterwards."""
-    port = free_port()
-    logs = ARTIFACTS / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{name}.log"
+@dataclass
+class RunningStack(Server):
+    """The production stack's launcher process, for tests that signal it themselves."""
+
+    process: subprocess.Popen[bytes]
+
+
+def _settings(name: str, **env: str) -> dict[str, str]:
     metrics_dir = ARTIFACTS / "prometheus" / name
     metrics_dir.mkdir(parents=True, exist_ok=True)
-    settings = {
+    return {
         "DEBUG": "false",
         "SECRET_KEY": "end-to-end-test-key-" + "x" * 40,
         "DATABASE_URL": shared_database_url(),
@@ -72,13 +78,41 @@ def gunicorn_server(name: str, **env: str) -> Iterator[Server]:
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **env,
     }
-    with log.open("w") as out:
+
+
+def _log_path(name: str) -> Path:
+    """An empty log file, to be opened for appending: nginx reopens stderr by name
+    (/dev/stderr), and only O_APPEND keeps its lines and the others' from overwriting each other."""
+    logs = ARTIFACTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    log.write_text("")
+    return log
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def gunicorn_server(name: str, **env: str) -> Iterator[Server]:
+    """Starts gunicorn alone on a free loopback port, waits until it answers, stops it afterwards."""
+    port = free_port()
+    log = _log_path(name)
+    settings = {"GUNICORN_BIND": f"127.0.0.1:{port}", **_settings(name, **env)}
+    with log.open("a") as out:
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
             cwd=ROOT,
@@ -88,30 +122,67 @@ def gunicorn_server(name: str, **env: str) -> Iterator[Server]:
         )
     server = Server(url=f"http://127.0.0.1:{port}", log=log)
     try:
-        _wait_until_up(server, process)
+        _wait_until_up(server, process, "gunicorn")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _stop(process)
 
 
-def _wait_until_up(server: Server, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def nginx_binary() -> str:
+    """nginx's path; without it the production stack cannot run: skip on a laptop, fail in CI."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found:
+        return found
+    message = "nginx is not installed (the production stack's HTTP server): apt-get install nginx-light"
+    if env_flag("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextmanager
+def production_server(name: str, **env: str) -> Iterator[RunningStack]:
+    """Starts ``python -m ledger_project.serve`` (nginx, then gunicorn) as ``make serve`` does, on a free port."""
+    nginx = nginx_binary()
+    port = free_port()
+    log = _log_path(name)
+    settings = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "NGINX_BIN": nginx,
+        "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        **_settings(name, **env),
+    }
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [str(BIN / "python"), "-m", "ledger_project.serve"],
+            cwd=ROOT,
+            env=clean_env(**settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = RunningStack(url=f"http://127.0.0.1:{port}", log=log, process=process)
+    try:
+        _wait_until_up(server, process, "the production stack")
+        yield server
+    finally:
+        _stop(process)  # SIGTERM: the launcher stops nginx, then gunicorn
+
+
+def _wait_until_up(server: Server, process: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log_text()}")
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{server.log_text()}")
         try:
             with urllib.request.urlopen(server.url + "/admin/login/", timeout=2):
                 return
-        except urllib.error.HTTPError:
-            return  # it answers; the status is the test's business
+        except urllib.error.HTTPError as error:
+            if error.code != 502:  # nginx answers 502 until gunicorn's workers accept
+                return  # it answers; the status is the test's business
+            time.sleep(0.2)
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{server.log_text()}")
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s:\n{server.log_text()}")
 
 
 def env_flag(name: str) -> bool:

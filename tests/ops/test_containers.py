@@ -2,8 +2,9 @@
 
 Docker cannot run on the build machines, so every command a container runs is
 checked here with the environment the compose file gives it: each
-``manage.py`` command exists and accepts its arguments, gunicorn loads its
-config and the app, and the app's environment passes ``check --deploy``.
+``manage.py`` command exists and accepts its arguments, the app's gunicorn
+(behind nginx, ledger_project/serve.py) loads its config and the app, and the
+app's environment passes ``check --deploy``.
 ``docker compose config`` validates the file where the plugin is installed.
 """
 
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from django.core.management import get_commands, load_command_class
 
+from ledger_project import serve
 from tests.ops.support import PYTHON, ROOT, clean_env
 
 COMPOSE = ROOT / "docker-compose.yml"
@@ -104,15 +106,19 @@ def test_each_manage_py_command_exists_and_accepts_its_arguments(compose: dict[s
     parser.parse_args(args)  # exits (SystemExit) on an unknown option
 
 
-def test_the_app_runs_gunicorn_with_the_config_file(compose: dict[str, Any]) -> None:
-    assert command(compose, "app") == ["gunicorn", "-c", "gunicorn.conf.py", "ledger_project.wsgi"]
+def test_the_app_runs_the_production_stack_whose_gunicorn_reads_the_config_file(compose: dict[str, Any]) -> None:
+    assert command(compose, "app") == ["python", "-m", "ledger_project.serve"]
+    gunicorn = serve.gunicorn_command()
+    assert gunicorn[1:3] == ["-m", "gunicorn"]
+    assert gunicorn[3:] == ["-c", str(ROOT / "gunicorn.conf.py"), "ledger_project.proxied:application"]
 
 
 def test_gunicorn_loads_its_config_and_the_app_with_the_apps_env(compose: dict[str, Any], tmp_path: Any) -> None:
     env = service_env(compose, "app")
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "prometheus")  # /tmp/prometheus inside the image
+    gunicorn = serve.gunicorn_command()
     result = subprocess.run(
-        [*command(compose, "app")[:1], "--check-config", *command(compose, "app")[1:]],
+        [*gunicorn[:3], "--check-config", *gunicorn[3:]],
         cwd=ROOT,
         env=clean_env(**env),
         capture_output=True,
@@ -241,11 +247,14 @@ def test_final_image_runs_as_a_non_root_user_without_compilers() -> None:
         assert not re.search(r"\b(gcc|g\+\+|build-essential|clang|make)\b", line), line
 
 
-def test_image_installs_requirements_collects_static_and_starts_gunicorn() -> None:
+def test_image_installs_requirements_and_nginx_collects_static_and_starts_the_production_stack() -> None:
     text = DOCKERFILE.read_text()
     assert "-r /tmp/requirements.txt" in text
     assert "manage.py collectstatic --no-input" in text
-    assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py", "ledger_project.wsgi"]' in text
+    final = stages()[-1]
+    assert any("apt-get install" in line and "nginx" in line for line in final)
+    assert "HOST=0.0.0.0" in text  # inside a container nginx listens on every interface
+    assert 'CMD ["python", "-m", "ledger_project.serve"]' in text
 
 
 def test_build_context_leaves_out_history_environments_and_secrets() -> None:

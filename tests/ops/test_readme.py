@@ -127,11 +127,16 @@ def test_every_setting_read_from_the_environment_is_in_the_configuration_table()
     section = text[text.index("## Configuration") : text.index("## Operations runbook")]
     documented = set(re.findall(r"^\| `([A-Z_][A-Z0-9_]*)` \|", section, re.M))
     read = set()
-    for path in (ROOT / "ledger_project" / "settings.py", ROOT / "gunicorn.conf.py"):
+    for path in (
+        ROOT / "ledger_project" / "settings.py",
+        ROOT / "gunicorn.conf.py",
+        ROOT / "ledger_project" / "serve.py",
+    ):
         source = path.read_text()
         read |= set(
             re.findall(r'(?:env_bool|env_int|env_list|_env_int|os\.environ\.get)\(\s*["\']([A-Z_]+)["\']', source)
         )
+        read |= set(re.findall(r'(?:\b_int\(env,|\benv\.get\()\s*["\']([A-Z_]+)["\']', source))  # serve.py's reader
         read |= set(re.findall(r'os\.environ\[["\']([A-Z_]+)["\']\]', source))
     read |= set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yml").read_text()))
     read.discard("DJANGO_SETTINGS_MODULE")
