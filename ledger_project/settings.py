@@ -203,13 +203,6 @@ LEDGER_METRICS_ENABLED = env_bool("LEDGER_METRICS_ENABLED", True)
 # Remote addresses allowed to scrape /metrics (the loopback by default). Behind a proxy the
 # address is the proxy's, so there set LEDGER_METRICS_TOKEN instead (docs/OPERATIONS.md, Metrics).
 LEDGER_METRICS_ALLOWED_IPS = env_list("LEDGER_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
-
-GRAPHENE = {
-    "SCHEMA": "ledger_project.schema.schema",
-    "RELAY_CONNECTION_MAX_LIMIT": 100,
-}
-
-# --- Logging: JSON lines in production, plain in development ----------------------
 # When set, /metrics answers only `Authorization: Bearer <this token>` (the allow-list is not consulted).
 LEDGER_METRICS_TOKEN = os.environ.get("LEDGER_METRICS_TOKEN", "")
 
@@ -230,6 +223,13 @@ AXES_LOCKOUT_CALLABLE = "ledger_project.lockout.lockout_response"
 # The client's address is REMOTE_ADDR, never a header a client can write: behind nginx,
 # ledger_project/proxied.py has already set it from nginx's own X-Real-IP.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+GRAPHENE = {
+    "SCHEMA": "ledger_project.schema.schema",
+    "RELAY_CONNECTION_MAX_LIMIT": 100,
+}
+
+# --- Logging: JSON lines in production, plain in development ----------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
