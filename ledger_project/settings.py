@@ -199,6 +199,13 @@ LEDGER_SETTLE_BATCH = env_int("LEDGER_SETTLE_BATCH", 500)  # rows claimed per se
 LEDGER_MAX_BODY_BYTES = 1024 * 1024
 LEDGER_MAX_DEPTH = 12
 LEDGER_MAX_NODES = 10_000
+# The cost model's other limits (docs/HTTP.md, Cost limits) and the backstops that hold whatever it says.
+LEDGER_MAX_STATEMENTS = 500
+LEDGER_MAX_FIELDS = 200_000
+LEDGER_MAX_INTROSPECTION = 10_000
+LEDGER_MAX_RESPONSE_BYTES = env_int("LEDGER_MAX_RESPONSE_BYTES", 8 * 1024 * 1024)
+LEDGER_STATEMENT_TIMEOUT_MS = env_int("LEDGER_STATEMENT_TIMEOUT_MS", 5_000)  # 0: no timeout
+LEDGER_REQUEST_BUDGET_MS = env_int("LEDGER_REQUEST_BUDGET_MS", 10_000)  # 0: no budget
 LEDGER_METRICS_ENABLED = env_bool("LEDGER_METRICS_ENABLED", True)
 # Remote addresses allowed to scrape /metrics (the loopback by default). Behind a proxy the
 # address is the proxy's, so there set LEDGER_METRICS_TOKEN instead (docs/OPERATIONS.md, Metrics).

@@ -5,9 +5,10 @@ The subclass keeps the parent's shape (``dispatch`` → ``parse_body`` →
 ``format_error``, GraphiQL through ``render_graphiql``) and tightens each
 step, as docs/HTTP.md explains: authentication before anything runs, 413
 over 1 MiB, no batches, the GraphQL over HTTP media types and status codes,
-an ``extensions.code`` on every error, cost limits before execution, a
-per-process cache of parsed and validated documents, and INTERNAL errors
-that leak nothing.
+an ``extensions.code`` on every error, cost limits before execution (and
+their backstops during it: a statement timeout, a wall-clock budget, a
+response size budget), a per-process cache of parsed and validated
+documents, and INTERNAL errors that leak nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.signals import setting_changed
+from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -47,7 +50,7 @@ from graphql.validation import ASTValidationRule
 from access.authentication import CsrfFailed, NotAuthenticated, authenticate
 from core import metrics
 from core.graphql import errors as codes
-from core.graphql.cost import QueryDepthRule, node_limit_error
+from core.graphql.cost import BudgetExceeded, Cost, QueryDepthRule, RequestBudget, estimate_cost
 from core.graphql.execution import LedgerExecutionContext
 
 logger = logging.getLogger("ledger.graphql")
@@ -157,6 +160,56 @@ def coded(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
+# SQLSTATE query_canceled: PostgreSQL cancelled a statement (statement_timeout).
+QUERY_CANCELED = "57014"
+# The statement_timeout each raw connection holds, set by this process; absent: the server's default.
+_statement_timeouts: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+
+
+def bound_statements(timeout_ms: int) -> None:
+    """Sets PostgreSQL's ``statement_timeout`` for the request's statements on this thread's connection.
+
+    Every request of the web process wants the same value, so it is set once
+    per connection (``SET`` outside a transaction lasts for the session, over
+    persistent connections) and again only when it changed. Inside a
+    transaction (tests run in one) a rollback would undo it: it is set each
+    time. A cancelled statement raises SQLSTATE 57014; a mutation's
+    ``atomic`` block rolls back whole, so nothing of it is kept.
+    """
+    if connection.vendor != "postgresql":
+        return
+    wanted = max(timeout_ms, 0)
+    connection.ensure_connection()
+    raw = connection.connection
+    if not connection.in_atomic_block and _statement_timeouts.get(raw, 0) == wanted:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{wanted}ms"])
+    if not connection.in_atomic_block:
+        _statement_timeouts[raw] = wanted
+
+
+def statement_timed_out(error: BaseException | None) -> bool:
+    """Whether PostgreSQL cancelled a statement (SQLSTATE 57014) somewhere down this error's causes."""
+    for _ in range(8):  # GraphQLError -> django.db.OperationalError -> psycopg.errors.QueryCanceled
+        if error is None:
+            return False
+        if getattr(error, "sqlstate", None) == QUERY_CANCELED:
+            return True
+        error = getattr(error, "original_error", None) or error.__cause__
+    return False
+
+
+def statement_timeout_error(formatted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The answer for a cancelled statement: QUERY_TOO_COMPLEX, never INTERNAL (the client's query was too slow)."""
+    limit = settings.LEDGER_STATEMENT_TIMEOUT_MS
+    return {
+        **(formatted or {}),
+        "message": f"A database statement ran past the {limit} ms limit and was cancelled; nothing of it was kept.",
+        "extensions": {"code": codes.QUERY_TOO_COMPLEX, "statementTimeoutMs": limit},
+    }
+
+
 class OperationNames:
     """Bounded label values for the latency histogram: short identifiers, at most ``limit`` distinct."""
 
@@ -190,6 +243,7 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         self.media = APPLICATION_JSON
         self.started = time.perf_counter()
         self.operation: OperationDefinitionNode | None = None
+        self.cost: Cost | None = None  # echoed in `extensions.cost` once measured
         self.crashed = False
 
     @classmethod
@@ -310,15 +364,40 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         request_error = result.data is None and all(error.path is None for error in result.errors or ())
         if not request_error:
             body["data"] = result.data
+        if self.cost is not None:
+            body["extensions"] = {"cost": self.cost.as_extension()}
         status = 200
         if self.media == GRAPHQL_RESPONSE_JSON and request_error:
             status = 500 if self.crashed else 400
         operation = self.operation
+        encoded = self.json_encode(request, body)
+        if not request_error and operation is not None and operation.operation != OperationType.MUTATION:
+            encoded = self.within_response_budget(request, body, encoded)
         metrics.REQUEST_LATENCY.labels(
             operation.operation.value if operation else "invalid",
             self.operation_names.label(operation.name.value if operation and operation.name else None),
         ).observe(time.perf_counter() - self.started)
-        return self.json_encode(request, body), status
+        return encoded, status
+
+    def within_response_budget(self, request: HttpRequest, body: dict[str, Any], encoded: str) -> str:
+        """``encoded``, or a QUERY_TOO_COMPLEX answer in its place when it is over ``LEDGER_MAX_RESPONSE_BYTES``.
+
+        A backstop for what the estimate cannot see (long strings). Queries
+        only: a mutation's answer is sent whole, since its changes are
+        committed and the client must learn them (the estimate bounds it).
+        """
+        limit = settings.LEDGER_MAX_RESPONSE_BYTES
+        size = len(encoded) if encoded.isascii() else len(encoded.encode("utf-8"))
+        if size <= limit:
+            return encoded
+        refused = {
+            "message": f"The response is {size} bytes, over the {limit}-byte limit: ask for fewer fields or rows.",
+            "extensions": {"code": codes.QUERY_TOO_COMPLEX, "responseBytes": size, "maxResponseBytes": limit},
+        }
+        withheld: dict[str, Any] = {"errors": [refused], "data": None}
+        if "extensions" in body:
+            withheld["extensions"] = body["extensions"]
+        return self.json_encode(request, withheld)
 
     def execute_graphql_request(
         self,
@@ -347,10 +426,19 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             message = f"No operation named {operation_name!r}." if operation_name else "Name the operation to run."
             return ExecutionResult(None, [GraphQLError(message, extensions={"code": codes.GRAPHQL_VALIDATION_FAILED})])
         self.operation = operation
-        too_costly = node_limit_error(schema, document, operation, variables)
+        cost = estimate_cost(schema, document, operation, variables)
+        if isinstance(cost, GraphQLError):  # too large to even measure
+            return ExecutionResult(None, [cost])
+        self.cost = cost
+        too_costly = cost.refusal(operation)
         if too_costly is not None:
             return ExecutionResult(None, [too_costly])
+        budget_ms = settings.LEDGER_REQUEST_BUDGET_MS
+        budget = RequestBudget(self.started, budget_ms, operation.operation) if budget_ms > 0 else None
+        request.ledger_budget = budget  # type: ignore[attr-defined]  # read by LedgerExecutionContext.execute_field
         try:
+            if cost.statements:  # an operation that reaches no database field needs no timeout
+                bound_statements(settings.LEDGER_STATEMENT_TIMEOUT_MS)
             result = execute(
                 schema,
                 document,
@@ -361,11 +449,21 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
                 middleware=self.get_middleware(request),
                 execution_context_class=self.execution_context_class,
             )
-        except Exception:  # a failure of ours outside any resolver: the detail goes to the log only
+        except Exception as failure:  # a failure of ours outside any resolver: the detail goes to the log only
+            if statement_timed_out(failure):
+                logger.warning("A statement ran past the statement timeout outside any resolver")
+                timed_out = statement_timeout_error()
+                return ExecutionResult(None, [GraphQLError(timed_out["message"], extensions=timed_out["extensions"])])
             logger.exception("GraphQL execution failed")
             self.crashed = True
             return ExecutionResult(None, [GraphQLError(INTERNAL_MESSAGE, extensions={"code": codes.INTERNAL})])
         assert isinstance(result, ExecutionResult), "resolvers must be synchronous"
+        if budget is not None and budget.exceeded and result.errors:
+            # Every field refused after the deadline raised its own error: one says it all.
+            first = next((error for error in result.errors if isinstance(error, BudgetExceeded)), None)
+            result.errors = [
+                error for error in result.errors if error is first or not isinstance(error, BudgetExceeded)
+            ]
         return result
 
     @staticmethod
@@ -378,6 +476,9 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             return dict(error.formatted)
         if isinstance(error.original_error, PermissionDenied):
             return {**error.formatted, "message": "Permission denied.", "extensions": {"code": codes.FORBIDDEN}}
+        if statement_timed_out(error.original_error):
+            logger.warning("Statement timeout resolving %s", ".".join(map(str, error.path or ())))
+            return statement_timeout_error(formatted=dict(error.formatted))
         if error.path is None:
             # Only request errors lack a path (variables of the wrong type): the client's mistake.
             return {

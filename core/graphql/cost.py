@@ -1,30 +1,53 @@
-"""Query cost, bounded before execution (CONTRACT.md, Errors), as graphql-core validation rules.
+"""Query cost, bounded before execution (CONTRACT.md, Errors; the rules: docs/HTTP.md, Cost limits).
 
-Two limits, two rules, because they depend on different things:
+An operation is measured on its document and variables, before anything runs,
+in four numbers, each against its own limit, because each bounds a different
+resource:
 
-- ``QueryDepthRule``: depth depends on the document only, so it runs with the
-  standard rules and its verdict is cached with the document.
-- ``node_limit_error`` (or, as a rule, ``node_limit_rule(variables,
-  operation_name)``): the node estimate depends on page sizes that may be
-  variables, so the view computes it per request on the cached document.
+- ``depth``: the nesting of field selections (a root field is 1). It depends
+  on the document only, so ``QueryDepthRule`` runs with graphql-core's
+  validation rules and its verdict is cached with the document.
+- ``nodes``: the objects with an ID the response may hold, GitHub's estimate.
+  A connection (a field with ``first``/``last``) counts its page size (10
+  without either, the smaller with both), a lookup by ``ids`` one per ID, and
+  a database field that returns objects (``DATABASE_FIELDS``: ``account``,
+  ``node``, ``sender``, ``entries``...) one per object; each is multiplied by
+  the objects above it.
+- ``statements``: the SQL statements the operation may run. Every database
+  field costs at least 1, a totalCount or a ``first: 0`` page included, per
+  *batch*: the fields asked of the objects of one list are loaded for the
+  whole list at once (``core.graphql.loaders``), so they cost once per list,
+  not once per object. A root field (each alias) is its own batch; a
+  mutation field costs ``MUTATION_STATEMENTS``.
+- ``fields``: the values the response may hold, every selected field (and
+  ``__typename``) once per object; this bounds aliasing scalars under a large
+  page. Introspection is counted here exactly: its lists are the schema's own
+  (``__schema { types }`` is every type, ``fields`` a type's fields), so the
+  standard introspection query costs what its answer holds, and nesting it
+  to fan out costs what the fan-out would send.
 
-Depth is the nesting of field selections (a root field is 1). The node
-estimate is GitHub's: every connection field (one with ``first``/``last``
-arguments) may return its page size times the sizes of the connections above
-it, and those products are summed; a connection with neither argument counts
-10 (the default page); ``nodes(ids:)`` counts one node per ID.
-``accounts(first: 100) { ... transactions(first: 100) }`` is 100 + 100 * 100 =
-10,100 nodes. Introspection fields (``__schema``, ``__type``, ``__typename``)
-are free, so the standard introspection query always passes.
+Lists multiply everything below them by their bound: a connection's ``edges``
+by its page size, ``nodes(ids:)`` by the IDs, ``Transaction.entries`` by 2,
+``createTransactions.results`` by the number of specs sent (at most
+``MAX_LIST``, when the request does not say), any other list by ``MAX_LIST``
+unless ``LIST_BOUNDS`` names it.
 
-Fragments are followed and each one is measured once (memoized), so a document
-that spreads fragments into fragments stays linear, and a fragment cycle (a
-validation error anyway) cannot loop.
+Each measure is linear in the objects and batches above it, so a fragment is
+measured once per (type, page) and memoized: a document that spreads fragments
+into fragments stays linear, and a fragment cycle (a validation error anyway)
+cannot loop. ``tests/http/test_cost.py`` checks that every field whose resolver
+reaches the database is in ``DATABASE_FIELDS`` and every list is bounded.
+
+Two backstops hold whatever the estimate says (``ledger_project/views.py``):
+PostgreSQL's ``statement_timeout`` and the wall-clock ``RequestBudget`` that
+``core.graphql.execution`` checks before every field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -39,39 +62,159 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationRule,
     ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
+    is_abstract_type,
+    is_composite_type,
+    is_enum_type,
+    is_input_object_type,
+    is_interface_type,
+    is_object_type,
+    is_wrapping_type,
     value_from_ast_untyped,
 )
 from graphql.language.visitor import SKIP, VisitorAction
+from graphql.pyutils import Path
 
 from core.graphql.connection import DEFAULT_PAGE
 from core.graphql.errors import QUERY_TOO_COMPLEX
 
+MAX_LIST = 1_000  # the longest list the API returns: a batch's results (transactions.services.MAX_BATCH)
+INTROSPECTION_STEPS_PER_FIELD = 10  # measuring introspection stops after this many selections per allowed field
+MUTATION_STATEMENTS = 10  # a mutation field: the service's statements, roughly, whatever it does
+
+# Every field whose resolver reaches the database, as (type, field) -> statements per batch.
+# A connection field's own statement (the page), and each of its page-level fields that may run one.
+DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
+    ("Query", "account"): 1,
+    ("Query", "accounts"): 1,
+    ("Query", "transaction"): 1,
+    ("Query", "transactions"): 2,  # with `accountId`: the account, then its page
+    ("Query", "node"): 1,
+    ("Query", "nodes"): 3,  # one IN per type (Account, Transaction, Entry)
+    ("Account", "balanceAt"): 1,
+    ("Account", "transactions"): 2,  # direction ALL: the sender side and the receiver side
+    ("Account", "entries"): 1,
+    ("Transaction", "sender"): 1,
+    ("Transaction", "receiver"): 1,
+    ("Transaction", "reversedBy"): 1,
+    ("Transaction", "reverses"): 1,
+    ("Transaction", "entries"): 1,
+    ("Entry", "account"): 1,
+    ("Entry", "transaction"): 1,
+    ("AccountConnection", "totalCount"): 1,
+    ("TransactionConnection", "totalCount"): 1,
+    ("EntryConnection", "totalCount"): 1,
+    ("PageInfo", "hasNextPage"): 1,  # an EXISTS when the page cannot tell
+    ("PageInfo", "hasPreviousPage"): 1,
+}
+
+# Lists that are neither a connection's `edges` nor a lookup by `ids`: (type, field) -> most items.
+LIST_BOUNDS: Mapping[tuple[str, str], int] = {
+    ("Transaction", "entries"): 2,  # the debit and the credit
+}
+# Lists as long as a list of the mutation's input: (payload type, field) -> path in the mutation's arguments.
+INPUT_BOUNDS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("CreateTransactionsPayload", "results"): ("input", "transactions"),
+}
+# Lists bounded by what they hold: a payload carries at most one business error.
+ITEM_BOUNDS: Mapping[str, int] = {"LedgerError": 1}
+
+
+class TooLarge(Exception):
+    """Measuring stopped: the introspection count is already past the limit."""
+
+
+@dataclass
+class Form:
+    """A selection's cost for one object of its type: ``per_group`` statements run once per batch of such objects."""
+
+    nodes: int = 0
+    fields: int = 0
+    introspection: int = 0
+    per_object: int = 0
+    per_group: int = 0
+
+    def add(self, child: Form) -> None:
+        """A child at the same level (a single object: it is loaded with its siblings' in one batch)."""
+        self.nodes += child.nodes
+        self.fields += child.fields
+        self.introspection += child.introspection
+        self.per_object += child.per_object
+        self.per_group += child.per_group
+
+    def add_list(self, child: Form, bound: int) -> None:
+        """A list of up to ``bound`` children per object: each object's list is a batch of its own."""
+        self.nodes += bound * child.nodes
+        self.fields += bound * child.fields
+        self.introspection += bound * child.introspection
+        self.per_object += bound * child.per_object + child.per_group
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What an operation may cost, and its limits (``extensions.cost`` of the response)."""
+
+    depth: int
+    nodes: int
+    statements: int
+    fields: int
+    introspection: int
+
+    def limits(self) -> Iterator[tuple[str, int, int, str]]:
+        yield "nodes", self.nodes, settings.LEDGER_MAX_NODES, "may return {} nodes"
+        yield "statements", self.statements, settings.LEDGER_MAX_STATEMENTS, "may run {} database statements"
+        introspection = settings.LEDGER_MAX_INTROSPECTION
+        yield "introspection", self.introspection, introspection, "may return {} introspection fields"
+        yield "fields", self.fields, settings.LEDGER_MAX_FIELDS, "may return {} fields"
+
+    def as_extension(self) -> dict[str, int]:
+        shown = {"depth": self.depth, "maxDepth": settings.LEDGER_MAX_DEPTH}
+        for name, value, limit, _ in self.limits():
+            shown[name] = value
+            shown[f"max{name[0].upper()}{name[1:]}"] = limit
+        return shown
+
+    def refusal(self, operation: OperationDefinitionNode) -> GraphQLError | None:
+        """QUERY_TOO_COMPLEX naming the first measure over its limit, else None."""
+        for name, value, limit, says in self.limits():
+            if value > limit:
+                maximum = f"max{name[0].upper()}{name[1:]}"
+                message = f"The query {says.format(value)}; at most {limit} are allowed."
+                return _too_complex(message, operation, **{name: value, maximum: limit})
+        return None
+
 
 class QueryEstimate:
-    """Depth and node estimate of a document's operations, fragments measured once each."""
+    """Depth and cost of a document's operations, fragments measured once each."""
 
     def __init__(
         self,
         fragments: Mapping[str, FragmentDefinitionNode],
-        types: Mapping[str, GraphQLNamedType] | None = None,
+        schema: GraphQLSchema | None = None,
         variables: Mapping[str, Any] | None = None,
         operation: OperationDefinitionNode | None = None,
+        introspection_budget: int | None = None,
     ) -> None:
-        self.fragments, self.types = fragments, types or {}
+        self.fragments, self.schema = fragments, schema
+        self.types: Mapping[str, GraphQLNamedType] = schema.type_map if schema else {}
         self.variables: dict[str, Any] = {}
         for definition in (operation.variable_definitions if operation else None) or ():
             if definition.default_value is not None:
                 self.variables[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
         self.variables.update(variables or {})
+        self.introspection_budget = introspection_budget
         self._depths: dict[str, int] = {}
-        self._nodes: dict[str, int] = {}
-        self._open: set[str] = set()  # fragments being measured: a spread of one of them is a cycle
+        self._forms: dict[tuple[Any, ...], Form] = {}
+        self._introspected: dict[tuple[int, int], int] = {}
+        self._measured = self._steps = 0  # introspection work: fields, and all selections, measured
+        self._open: set[Any] = set()  # fragments being measured: a spread of one of them is a cycle
+        self._input: Mapping[str, Any] = {}  # the arguments of the mutation field being measured
 
     # --- depth -----------------------------------------------------------------------------
 
@@ -97,52 +240,157 @@ class QueryEstimate:
             self._open.discard(name)
         return self._depths[name]
 
-    # --- nodes -----------------------------------------------------------------------------
+    # --- nodes, statements, fields -----------------------------------------------------------
 
-    def nodes(self, parent: Any, selection_set: SelectionSetNode | None) -> int:
-        """Nodes under one object of type ``parent``; the count is linear in the objects above."""
-        total = 0
+    def cost(self, operation: OperationDefinitionNode) -> Cost:
+        assert self.schema is not None
+        form = self.form(self.schema.get_root_type(operation.operation), operation.selection_set)
+        # The root is one object in one batch.
+        statements = form.per_object + form.per_group
+        return Cost(self.depth(operation.selection_set), form.nodes, statements, form.fields, form.introspection)
+
+    def form(self, parent: Any, selection_set: SelectionSetNode | None, page: int | None = None) -> Form:
+        """The cost of ``selection_set`` on one object of type ``parent`` (``page``: its connection's page size)."""
+        total = Form()
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                total += self._field_nodes(parent, selection)
+                total.add(self._field(parent, selection, page))
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                total += self.nodes(
-                    self._type(parent, condition.name.value if condition else None), selection.selection_set
+                total.add(
+                    self.form(
+                        self._type(parent, condition.name.value if condition else None), selection.selection_set, page
+                    )
                 )
             elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment_nodes(parent, selection.name.value)
+                total.add(self._fragment(parent, selection.name.value, page))
         return total
 
-    def _field_nodes(self, parent: Any, field: FieldNode) -> int:
-        name = field.name.value
-        definition = getattr(parent, "fields", {}).get(name) if not name.startswith("__") else None
-        if definition is None:
-            return 0
-        child = get_named_type(definition.type)
-        inner = self.nodes(child, field.selection_set)
-        arguments = {argument.name.value: argument.value for argument in field.arguments or ()}
-        if "first" in definition.args or "last" in definition.args:
-            sizes = [size for size in (self._int(arguments.get(key)) for key in ("first", "last")) if size is not None]
-            page = min(sizes) if sizes else DEFAULT_PAGE
-            return page * (1 + inner)
-        if "ids" in definition.args and isinstance(get_nullable_type(definition.type), GraphQLList):
-            ids = self._value(arguments.get("ids"))
-            count = len(ids) if isinstance(ids, list) else 1
-            return count * (1 + inner)
-        return inner
+    def _fragment(self, parent: Any, name: str, page: int | None) -> Form:
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return Form()
+        on = self._type(parent, fragment.type_condition.name.value)
+        key = (name, getattr(on, "name", None), page, _frozen(self._input))
+        if key not in self._forms:
+            if key in self._open:
+                return Form()
+            self._open.add(key)
+            self._forms[key] = self.form(on, fragment.selection_set, page)
+            self._open.discard(key)
+        return self._forms[key]
 
-    def _fragment_nodes(self, parent: Any, name: str) -> int:
-        if name not in self._nodes:
-            fragment = self.fragments.get(name)
-            if fragment is None or name in self._open:
-                return 0
-            self._open.add(name)
-            self._nodes[name] = self.nodes(
-                self._type(parent, fragment.type_condition.name.value), fragment.selection_set
-            )
-            self._open.discard(name)
-        return self._nodes[name]
+    def _field(self, parent: Any, field: FieldNode, page: int | None) -> Form:
+        name = field.name.value
+        own = Form(fields=1)
+        if name.startswith("__"):
+            own.introspection = self._introspection_field(field)
+            own.fields += own.introspection
+            return own
+        definition = getattr(parent, "fields", {}).get(name)
+        if definition is None:
+            return own
+        parent_name = getattr(parent, "name", "")
+        child = get_named_type(definition.type)
+        arguments = {argument.name.value: argument.value for argument in field.arguments or ()}
+        mutation = self.schema is not None and parent is self.schema.mutation_type
+        if mutation:
+            own.per_group += MUTATION_STATEMENTS
+            self._input = {key: self._value(value) for key, value in arguments.items()}
+        database = DATABASE_FIELDS.get((parent_name, name))
+        if database is not None:
+            own.per_group += database
+        is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
+        if "first" in definition.args or "last" in definition.args:  # a connection
+            sizes = [size for size in (self._int(arguments.get(key)) for key in ("first", "last")) if size is not None]
+            size = min(sizes) if sizes else DEFAULT_PAGE
+            own.nodes += size
+            if is_list:
+                own.add_list(self.form(child, field.selection_set), size)
+            else:
+                own.add(self.form(child, field.selection_set, page=size))
+        elif is_list:
+            bound = self._bound(parent_name, name, child, arguments, page)
+            if "ids" in definition.args or (database is not None and is_composite_type(child)):
+                own.nodes += bound  # objects looked up, or loaded from the database
+            own.add_list(self.form(child, field.selection_set), bound)
+        else:
+            if database is not None and is_composite_type(child):
+                own.nodes += 1  # an object loaded from the database
+            own.add(self.form(child, field.selection_set))
+        if mutation:
+            self._input = {}
+        return own
+
+    def _bound(self, parent: str, name: str, child: Any, arguments: Mapping[str, ValueNode], page: int | None) -> int:
+        if name == "edges" and page is not None:
+            return page
+        if "ids" in arguments:
+            ids = self._value(arguments["ids"])
+            return len(ids) if isinstance(ids, list) else 1
+        if (parent, name) in LIST_BOUNDS:
+            return LIST_BOUNDS[parent, name]
+        if (parent, name) in INPUT_BOUNDS:
+            value: Any = self._input
+            for key in INPUT_BOUNDS[parent, name]:
+                value = value.get(key) if isinstance(value, Mapping) else None
+            if isinstance(value, list):
+                return min(len(value), MAX_LIST)
+            return 1 if isinstance(value, Mapping) else MAX_LIST  # one item is a list of one (input coercion)
+        return ITEM_BOUNDS.get(getattr(child, "name", ""), MAX_LIST)
+
+    # --- introspection -----------------------------------------------------------------------
+
+    def _introspection_field(self, field: FieldNode) -> int:
+        """The values under ``__schema``/``__type`` (``__typename`` has none), counted on the schema itself."""
+        name, schema = field.name.value, self.schema
+        if schema is None or field.selection_set is None:
+            return 0
+        if name == "__schema":
+            return self._introspect("__Schema", schema, field.selection_set)
+        if name == "__type":
+            argument = next((a.value for a in field.arguments or () if a.name.value == "name"), None)
+            found = schema.get_type(value) if isinstance(value := self._value(argument), str) else None
+            return self._introspect("__Type", found, field.selection_set) if found is not None else 0
+        return 0
+
+    def _introspect(self, kind: str, element: Any, selection_set: SelectionSetNode) -> int:
+        """Values of ``selection_set`` on one introspection object (memoized per selection and object)."""
+        key = (id(selection_set), id(element))
+        known = self._introspected.get(key)
+        if known is not None:
+            return known
+        if key in self._open:
+            return 0
+        budget = self.introspection_budget
+        self._steps += len(selection_set.selections)
+        if budget is not None and self._steps > budget * INTROSPECTION_STEPS_PER_FIELD:
+            raise TooLarge  # fragments spreading fragments: too much work to measure, whatever the total
+        self._open.add(key)
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                # Every (selection, object) measured is in the answer at least once, so the fields measured
+                # are a lower bound of the total: past the budget, the total is too.
+                self._measured += 1
+                if budget is not None and self._measured > budget:
+                    raise TooLarge
+                total += 1
+                if selection.selection_set is None:
+                    if kind == "__Directive" and selection.name.value == "locations":
+                        total += len(element.locations)
+                    continue
+                for child_kind, child in _introspection_children(self.schema, kind, element, selection.name.value):
+                    total += self._introspect(child_kind, child, selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self._introspect(kind, element, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    total += self._introspect(kind, element, fragment.selection_set)
+        self._open.discard(key)
+        self._introspected[key] = total
+        return total
 
     # --- values and types ------------------------------------------------------------------
 
@@ -165,11 +413,55 @@ class QueryEstimate:
         return self.types.get(name, parent) if name else parent
 
 
-def _fragments(rule: ValidationRule) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in rule.context.document.definitions if isinstance(d, FragmentDefinitionNode)}
+def _frozen(value: Any) -> Any:
+    """A hashable copy of argument values (a fragment's cost may depend on the mutation's input)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return ("list", len(value))  # only lengths bound anything
+    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
 
 
-def _too_complex(message: str, node: OperationDefinitionNode, **extensions: int) -> GraphQLError:
+def _introspection_children(schema: Any, kind: str, element: Any, name: str) -> list[tuple[str, Any]]:
+    """The introspection objects ``name`` holds on ``element`` (an object of type ``kind``), as the schema has them."""
+    if kind == "__Schema":
+        if name == "types":
+            return [("__Type", t) for t in schema.type_map.values()]
+        if name == "directives":
+            return [("__Directive", d) for d in schema.directives]
+        roots = {
+            "queryType": schema.query_type,
+            "mutationType": schema.mutation_type,
+            "subscriptionType": schema.subscription_type,
+        }
+        root = roots.get(name)
+        return [("__Type", root)] if root is not None else []
+    if kind == "__Type":
+        if name == "fields" and (is_object_type(element) or is_interface_type(element)):
+            return [("__Field", f) for f in element.fields.values()]
+        if name == "interfaces" and (is_object_type(element) or is_interface_type(element)):
+            return [("__Type", t) for t in element.interfaces]
+        if name == "possibleTypes" and is_abstract_type(element):
+            return [("__Type", t) for t in schema.get_possible_types(element)]
+        if name == "enumValues" and is_enum_type(element):
+            return [("__EnumValue", v) for v in element.values.values()]
+        if name == "inputFields" and is_input_object_type(element):
+            return [("__InputValue", f) for f in element.fields.values()]
+        if name == "ofType" and is_wrapping_type(element):
+            return [("__Type", element.of_type)]
+        return []
+    if kind in ("__Field", "__Directive") and name == "args":
+        return [("__InputValue", a) for a in element.args.values()]
+    if kind in ("__Field", "__InputValue") and name == "type":
+        return [("__Type", element.type)]
+    return []
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _too_complex(message: str, node: OperationDefinitionNode | None, **extensions: int) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": QUERY_TOO_COMPLEX, **extensions})
 
 
@@ -178,7 +470,7 @@ class QueryDepthRule(ValidationRule):
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
-        self.estimate = QueryEstimate(_fragments(self))
+        self.estimate = QueryEstimate(_fragments(self.context.document))
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> VisitorAction:
         depth, limit = self.estimate.depth(node.selection_set), settings.LEDGER_MAX_DEPTH
@@ -194,40 +486,49 @@ class QueryDepthRule(ValidationRule):
         return SKIP  # measured where spread
 
 
-def node_limit_error(
+def estimate_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+) -> Cost | GraphQLError:
+    """The operation's ``Cost``, or the QUERY_TOO_COMPLEX error when it cannot even be measured within bounds.
+
+    Cheap enough for every request (one pass over the operation and the
+    fragments it spreads, some microseconds for a transfer), unlike a full
+    ``validate`` pass, which would walk the whole document with type info.
+    """
+    limit = settings.LEDGER_MAX_INTROSPECTION
+    estimate = QueryEstimate(_fragments(document), schema, variables, operation, introspection_budget=limit)
+    try:
+        return estimate.cost(operation)
+    except TooLarge:
+        message = f"The query may return over {limit} introspection fields."
+        return _too_complex(message, operation, introspection=limit + 1, maxIntrospection=limit)
+    except RecursionError:  # validation bounds nesting at 200 levels, so this is belt and braces
+        return _too_complex("The query nests too deeply to estimate.", operation, maxNodes=settings.LEDGER_MAX_NODES)
+
+
+def cost_limit_error(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None,
 ) -> GraphQLError | None:
-    """The QUERY_TOO_COMPLEX error when ``operation`` may return over ``LEDGER_MAX_NODES`` nodes, else None.
-
-    Cheap enough for every request (one pass over the operation and the
-    fragments it spreads, a few microseconds for a transfer), unlike a full
-    ``validate`` pass, which would walk the whole document with type info.
-    """
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    estimate = QueryEstimate(fragments, schema.type_map, variables, operation)
-    limit = settings.LEDGER_MAX_NODES
-    try:
-        nodes = estimate.nodes(schema.get_root_type(operation.operation), operation.selection_set)
-    except RecursionError:  # validation bounds nesting at 200 levels, so this is belt and braces
-        return _too_complex("The query nests too deeply to estimate.", operation, maxNodes=limit)
-    if nodes <= limit:
-        return None
-    message = f"The query may return {nodes} nodes; at most {limit} are allowed."
-    return _too_complex(message, operation, nodes=nodes, maxNodes=limit)
+    """The QUERY_TOO_COMPLEX error when ``operation`` is over a limit (nodes, statements, fields), else None."""
+    cost = estimate_cost(schema, document, operation, variables)
+    return cost if isinstance(cost, GraphQLError) else cost.refusal(operation)
 
 
-def node_limit_rule(variables: Mapping[str, Any] | None, operation_name: str | None) -> type[ValidationRule]:
-    """``node_limit_error`` as a validation rule, for callers that validate with graphql-core."""
+def cost_limit_rule(variables: Mapping[str, Any] | None, operation_name: str | None) -> type[ValidationRule]:
+    """``cost_limit_error`` as a validation rule, for callers that validate with graphql-core."""
 
-    class NodeLimitRule(ValidationRule):
-        """Refuses an operation that may return more than ``LEDGER_MAX_NODES`` nodes."""
+    class CostLimitRule(ValidationRule):
+        """Refuses an operation over the node, statement or field limit."""
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> VisitorAction:
             if operation_name is None or (node.name is not None and node.name.value == operation_name):
-                error = node_limit_error(self.context.schema, self.context.document, node, variables)
+                error = cost_limit_error(self.context.schema, self.context.document, node, variables)
                 if error is not None:
                     self.report_error(error)
             return SKIP
@@ -235,4 +536,41 @@ def node_limit_rule(variables: Mapping[str, Any] | None, operation_name: str | N
         def enter_fragment_definition(self, *_args: Any) -> VisitorAction:
             return SKIP  # measured where spread
 
-    return NodeLimitRule
+    return CostLimitRule
+
+
+# --- the wall-clock backstop -----------------------------------------------------------------
+
+
+class BudgetExceeded(GraphQLError):
+    """A field not started because the request's wall-clock budget was spent."""
+
+
+class RequestBudget:
+    """The wall-clock budget of one request, checked before each field starts (``LedgerExecutionContext``).
+
+    A field that would start past the deadline answers QUERY_TOO_COMPLEX at its
+    path instead of running; what is already resolved stays. In a mutation
+    only the mutation fields are checked: once a service has moved money, its
+    payload is completed whatever the clock says, so the client learns what
+    happened (the payload is bounded by the estimate).
+    """
+
+    def __init__(self, started: float, budget_ms: int, operation: OperationType) -> None:
+        self.deadline, self.budget_ms = started + budget_ms / 1000, budget_ms
+        self.mutation = operation == OperationType.MUTATION
+        self.exceeded = False
+
+    def spent(self, nodes: list[FieldNode], path: Path) -> BudgetExceeded | None:
+        """The error a field about to start answers when the budget is spent, else None."""
+        if self.mutation and path.prev is not None:
+            return None
+        if time.perf_counter() <= self.deadline:
+            return None
+        self.exceeded = True
+        return BudgetExceeded(
+            f"The request ran past its {self.budget_ms} ms budget; this field and the ones after it were not run.",
+            nodes,
+            path=path.as_list(),
+            extensions={"code": QUERY_TOO_COMPLEX, "budgetMs": self.budget_ms},
+        )

@@ -79,6 +79,21 @@ class LedgerExecutionContext(ExecutionContext):
         with bound_loaders():
             return super().execute_operation(operation, root_value)
 
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
+    ) -> AwaitableOrValue[Any]:
+        # The request's wall-clock budget (core.graphql.cost.RequestBudget, set by the HTTP view): a field that
+        # would start past the deadline answers QUERY_TOO_COMPLEX at its path instead of running (a non-null
+        # one nulls its parent, as GraphQL does). One clock read per field.
+        budget = getattr(self.context_value, "ledger_budget", None)
+        spent = budget.spent(field_nodes, path) if budget is not None else None
+        if spent is not None:
+            definition = parent_type.fields.get(field_nodes[0].name.value)
+            if definition is not None:  # `__typename` reads nothing: it is not refused
+                self.handle_field_error(spent, definition.type, path)
+                return None
+        return super().execute_field(parent_type, source, field_nodes, path)
+
     def execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, fields: Fields
     ) -> AwaitableOrValue[dict[str, Any]]:

@@ -49,6 +49,23 @@ class Api:
         return body["data"]
 
 
+COST_KEYS = {
+    "depth", "maxDepth", "nodes", "maxNodes", "statements", "maxStatements",
+    "fields", "maxFields", "introspection", "maxIntrospection",
+}  # fmt: skip
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` less the ``extensions.cost`` every measured response carries (its values: tests/http/test_cost.py)."""
+    body = dict(body)
+    extensions = dict(body.pop("extensions"))
+    cost = extensions.pop("cost")
+    assert set(cost) == COST_KEYS and all(isinstance(value, int) for value in cost.values()), cost
+    if extensions:
+        body["extensions"] = extensions
+    return body
+
+
 def codes(response: Any) -> list[str]:
     """The ``extensions.code`` of each top-level error."""
     return [error["extensions"]["code"] for error in response.json()["errors"]]

@@ -1,4 +1,7 @@
-"""Query cost is bounded before execution: depth at most 12, at most 10,000 estimated nodes (GitHub-style)."""
+"""Query cost is bounded before execution: depth at most 12, at most 10,000 estimated nodes (GitHub-style).
+
+The rest of the model (statements, fields, introspection) and its backstops: test_cost_model.py, test_backstops.py.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query, parse, validate
 
-from core.graphql.cost import node_limit_rule
-from tests.http.conftest import GRAPHQL_RESPONSE_JSON, Api, codes
+from core.graphql.cost import cost_limit_rule
+from tests.http.conftest import GRAPHQL_RESPONSE_JSON, Api, codes, without_cost
 from tests.http.throwaway import schema
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +63,7 @@ def test_depth_follows_fragments_and_inline_fragments(throwaway: Api) -> None:
 
 
 @throwaway_urls
-def test_introspection_fields_are_free(throwaway: Api) -> None:
+def test_typename_does_not_count_towards_depth(throwaway: Api) -> None:
     passes(throwaway.post(deep(12).replace("{ name }", "{ name __typename }")))
 
 
@@ -127,7 +130,7 @@ def test_a_list_of_ids_counts_one_node_per_id(throwaway: Api) -> None:
 def test_only_the_operation_that_runs_is_measured(throwaway: Api) -> None:
     document = "query Cheap { hello } query Costly { items(first: 100) { items(first: 100) { name } } }"
     response = throwaway.post_raw(json.dumps({"query": document, "operationName": "Cheap"}))
-    assert response.json() == {"data": {"hello": "world"}}
+    assert without_cost(response.json()) == {"data": {"hello": "world"}}
     too_complex(throwaway.post_raw(json.dumps({"query": document, "operationName": "Costly"})))
 
 
@@ -150,13 +153,13 @@ def test_fragment_cycles_are_refused_without_hanging(throwaway: Api) -> None:
     assert time.perf_counter() - started < 2
 
 
-def test_the_node_limit_is_also_a_graphql_core_rule() -> None:
+def test_the_cost_limits_are_also_a_graphql_core_rule() -> None:
     document = parse("query Big($n: Int) { items(first: $n) { items(first: $n) { name } } } query Small { hello }")
     graphql_schema = schema.graphql_schema
-    (error,) = validate(graphql_schema, document, [node_limit_rule({"n": 100}, "Big")])
+    (error,) = validate(graphql_schema, document, [cost_limit_rule({"n": 100}, "Big")])
     assert error.extensions == {"code": "QUERY_TOO_COMPLEX", "nodes": 10_100, "maxNodes": 10_000}
-    assert validate(graphql_schema, document, [node_limit_rule({"n": 100}, "Small")]) == []
-    assert validate(graphql_schema, document, [node_limit_rule({"n": 99}, "Big")]) == []
+    assert validate(graphql_schema, document, [cost_limit_rule({"n": 100}, "Small")]) == []
+    assert validate(graphql_schema, document, [cost_limit_rule({"n": 99}, "Big")]) == []
 
 
 # --- The ledger's schema ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from tests.http.conftest import GRAPHQL_RESPONSE_JSON, Api, codes
+from tests.http.conftest import GRAPHQL_RESPONSE_JSON, Api, codes, without_cost
 from tests.http.throwaway import TOUCHED
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.http.throwaway")]
@@ -25,7 +25,7 @@ def test_post_json_runs_a_query(throwaway: Api) -> None:
     response = throwaway.post("{ hello }")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert response.json() == {"data": {"hello": "world"}}
+    assert without_cost(response.json()) == {"data": {"hello": "world"}}
 
 
 def test_get_runs_queries_with_variables_and_operation_name(throwaway: Api) -> None:
@@ -33,7 +33,7 @@ def test_get_runs_queries_with_variables_and_operation_name(throwaway: Api) -> N
         {"query": "query A { hello } query B($n: Int!) { echo(n: $n) }", "variables": '{"n": 7}', "operationName": "B"}
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"echo": 7}}
+    assert without_cost(response.json()) == {"data": {"echo": 7}}
 
 
 def test_a_mutation_over_get_is_405_and_does_not_run(throwaway: Api) -> None:
@@ -46,7 +46,7 @@ def test_a_mutation_over_get_is_405_and_does_not_run(throwaway: Api) -> None:
 
 def test_a_mutation_over_post_runs(throwaway: Api) -> None:
     response = throwaway.post('mutation { touch(label: "post") { done } }')
-    assert response.json() == {"data": {"touch": {"done": True}}}
+    assert without_cost(response.json()) == {"data": {"touch": {"done": True}}}
     assert "post" in TOUCHED
 
 
@@ -116,9 +116,9 @@ def test_a_body_that_is_not_json_by_its_content_type_is_400(throwaway: Api, cont
 def test_json_with_a_charset_is_accepted_and_null_optionals_are_fine(throwaway: Api) -> None:
     body = json.dumps({"query": "{ hello }", "variables": None, "operationName": None, "extensions": None})
     response = throwaway.post_raw(body, content_type="application/json; charset=utf-8")
-    assert response.status_code == 200 and response.json() == {"data": {"hello": "world"}}
+    assert response.status_code == 200 and without_cost(response.json()) == {"data": {"hello": "world"}}
     with_extensions = throwaway.post_raw(json.dumps({"query": "{ hello }", "extensions": {"some": "value"}}))
-    assert with_extensions.json() == {"data": {"hello": "world"}}
+    assert without_cost(with_extensions.json()) == {"data": {"hello": "world"}}
 
 
 def test_bodies_over_one_mebibyte_are_413(throwaway: Api, settings: Any) -> None:
@@ -127,7 +127,7 @@ def test_bodies_over_one_mebibyte_are_413(throwaway: Api, settings: Any) -> None
     padding = " " * (limit - len('{"query": "{ hello }"}'))
     at_limit = '{"query": "{ hello }"' + padding + "}"
     assert len(at_limit) == limit
-    assert throwaway.post_raw(at_limit).json() == {"data": {"hello": "world"}}
+    assert without_cost(throwaway.post_raw(at_limit).json()) == {"data": {"hello": "world"}}
     over = '{"query": "{ hello }"' + padding + " }"
     response = throwaway.post_raw(over)
     assert response.status_code == 413
@@ -246,7 +246,9 @@ def test_pretty_printing_on_request(throwaway: Api) -> None:
     response = throwaway.client.post(
         "/graphql?pretty=1", json.dumps({"query": "{ hello }"}), content_type="application/json", **throwaway.auth
     )
-    assert response.content.decode() == '{\n  "data": {\n    "hello": "world"\n  }\n}'
+    text = response.content.decode()
+    assert text == json.dumps(json.loads(text), indent=2)  # two-space indents, one key per line
+    assert text.startswith('{\n  "data": {\n    "hello": "world"\n  },\n  "extensions": {\n    "cost": {\n')
 
 
 # --- Request IDs ----------------------------------------------------------------------------
@@ -297,12 +299,12 @@ def test_without_graphiql_an_html_get_is_a_plain_get(throwaway: Api) -> None:
     assert no_query.status_code == 400
     assert codes(no_query) == ["BAD_REQUEST"]
     with_query = throwaway.client.get("/graphql", {"query": "{ hello }"}, HTTP_ACCEPT="text/html", **throwaway.auth)
-    assert with_query.json() == {"data": {"hello": "world"}}
+    assert without_cost(with_query.json()) == {"data": {"hello": "world"}}
 
 
 @override_settings(LEDGER_GRAPHIQL=True)
 def test_graphiql_never_answers_json_clients_or_posts(throwaway: Api) -> None:
-    assert throwaway.get({"query": "{ hello }"}).json() == {"data": {"hello": "world"}}
-    assert throwaway.post("{ hello }", HTTP_ACCEPT="text/html").json() == {"data": {"hello": "world"}}
+    assert without_cost(throwaway.get({"query": "{ hello }"}).json()) == {"data": {"hello": "world"}}
+    assert without_cost(throwaway.post("{ hello }", HTTP_ACCEPT="text/html").json()) == {"data": {"hello": "world"}}
     raw = throwaway.client.get("/graphql", {"query": "{ hello }", "raw": ""}, HTTP_ACCEPT="text/html", **throwaway.auth)
-    assert raw.json() == {"data": {"hello": "world"}}
+    assert without_cost(raw.json()) == {"data": {"hello": "world"}}
