@@ -32,11 +32,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -169,6 +171,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _copy_lines(stream: IO[bytes] | None) -> None:
+    """nginx's log lines onto this process's stderr, until nginx and its workers have all exited."""
+    if stream is None:
+        return
+    for line in stream:
+        sys.stderr.buffer.write(line)
+        sys.stderr.buffer.flush()
+
+
 def _log(message: str) -> None:
     print(f"serve: {message}", file=sys.stderr, flush=True)
 
@@ -182,9 +193,11 @@ class Stack:
         self.gunicorn: subprocess.Popen[bytes] | None = None
         self.nginx: subprocess.Popen[bytes] | None = None
 
-    def _spawn(self, command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, command: list[str], env: Mapping[str, str], **pipes: Any) -> subprocess.Popen[bytes]:
         # A session of their own: Ctrl-C reaches only this process, which stops them in order.
-        return subprocess.Popen(command, cwd=ROOT, env=dict(env), start_new_session=True, preexec_fn=_die_with_parent)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=dict(env), start_new_session=True, preexec_fn=_die_with_parent, **pipes
+        )
 
     def start(self) -> None:
         conf = self.run_dir / "nginx.conf"
@@ -193,7 +206,13 @@ class Stack:
             gunicorn_command(), gunicorn_env(self.config, self.env, self.run_dir, self.socket_path)
         )
         self._wait_for_socket(timeout=60)
-        self.nginx = self._spawn(nginx_command(self.config, self.run_dir, conf), self.env)
+        # nginx opens its access log by name (/dev/stderr). Its stderr is a pipe of ours, which
+        # an unprivileged nginx may always reopen (a container's stderr or a root-owned log file
+        # it may not), and whose lines this process copies to its own stderr, one writer.
+        self.nginx = self._spawn(
+            nginx_command(self.config, self.run_dir, conf), self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        threading.Thread(target=_copy_lines, args=(self.nginx.stderr,), name="nginx-log", daemon=True).start()
         _log(f"listening on http://{self.config.listen} (nginx, then gunicorn on unix:{self.socket_path})")
 
     def _wait_for_socket(self, timeout: float) -> None:

@@ -86,13 +86,9 @@ def _settings(name: str, **env: str) -> dict[str, str]:
 
 
 def _log_path(name: str) -> Path:
-    """An empty log file, to be opened for appending: nginx reopens stderr by name
-    (/dev/stderr), and only O_APPEND keeps its lines and the others' from overwriting each other."""
     logs = ARTIFACTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{name}.log"
-    log.write_text("")
-    return log
+    return logs / f"{name}.log"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -112,7 +108,7 @@ def gunicorn_server(name: str, **env: str) -> Iterator[Server]:
     port = free_port()
     log = _log_path(name)
     settings = {"GUNICORN_BIND": f"127.0.0.1:{port}", **_settings(name, **env)}
-    with log.open("a") as out:
+    with log.open("w") as out:
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
             cwd=ROOT,
@@ -152,7 +148,7 @@ def production_server(name: str, **env: str) -> Iterator[RunningStack]:
         "GUNICORN_GRACEFUL_TIMEOUT": "10",
         **_settings(name, **env),
     }
-    with log.open("a") as out:
+    with log.open("w") as out:
         process = subprocess.Popen(
             [str(BIN / "python"), "-m", "ledger_project.serve"],
             cwd=ROOT,
