@@ -142,7 +142,7 @@ def grant_app_role(connection: BaseDatabaseWrapper, role: str, password: str = "
             _execute(connection, f"ALTER ROLE {q(role)} PASSWORD " + psycopg_sql.Literal(verifier).as_string(raw))
         _execute(connection, f"REVOKE ALL ON ALL TABLES IN SCHEMA {q(schema)} FROM {q(role)}")
         _execute(connection, f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {q(schema)} FROM {q(role)}")
-        _execute(connection, f"GRANT CONNECT, TEMPORARY ON DATABASE {q(database)} TO {q(role)}")
+        _execute(connection, f"GRANT CONNECT ON DATABASE {q(database)} TO {q(role)}")
         _execute(connection, f"GRANT USAGE ON SCHEMA {q(schema)} TO {q(role)}")
         report = GrantReport(role=role, created=created)
         tables = _execute(

@@ -210,7 +210,10 @@ def test_the_app_role_runs_every_money_path_the_api_and_the_admin(app_role: AppR
             "errors": [],
         }
         staff = Client()
-        staff.force_login(user)  # a session row
+        login = {"username": "role-bank", "password": "wrong"}
+        assert staff.post("/admin/login/", login, secure=True).status_code == 200  # django-axes counts it
+        login["password"] = "x"
+        assert staff.post("/admin/login/", login, secure=True).status_code == 302  # and resets; a session row
         assert staff.get("/admin/transactions/transaction/", secure=True).status_code == 200
         assert api_key_revoke(key=key)
 
@@ -343,9 +346,12 @@ def test_migrate_as_the_owner_grants_the_app_role_its_policy(app_role: AppRole) 
 
 
 def test_every_table_has_a_decided_policy() -> None:
-    """A new model's table must be listed in core/dbroles.py POLICY: what may the app do to it?"""
+    """A new model's table must be listed in core/dbroles.py POLICY: what may the app do to it?
+
+    Unlisted, it is read-only for the app (fail closed), which breaks whatever writes it.
+    """
     tables = {model._meta.db_table for model in apps.get_models(include_auto_created=True)} | {"django_migrations"}
-    assert tables == set(POLICY)
+    assert sorted(tables - set(POLICY)) == []
 
 
 # --- TRUNCATE ----------------------------------------------------------------------------------
