@@ -1,10 +1,18 @@
-"""CPF and CNPJ: normalization and check-digit validation.
+r"""CPF and CNPJ: normalization and check-digit validation.
 
 Check digits come from python-stdnum, which implements the alphanumeric CNPJ
 (Receita Federal, in force since July 2026: each of the 12 leading characters
 is worth its ASCII code minus 48). Two rules are ours, from the contract: the
 punctuation we drop, and that a CPF of one repeated digit is invalid (stdnum
 accepts it because its check digits happen to match).
+
+Documents are ASCII. Python's ``\d`` and ``str.upper()`` and stdnum's
+``clean()`` all accept look-alikes (full-width digits U+FF10..U+FF19,
+Arabic-Indic U+0660..U+0669, the U+FB01 "fi" ligature): a CPF typed in
+full-width digits was validated, stored as typed, and so escaped the UNIQUE
+index that its ASCII form holds. Any
+non-ASCII character is refused before anything else looks at the text, and
+the patterns name their characters (``[0-9]``), never ``\d``.
 """
 
 from __future__ import annotations
@@ -18,8 +26,8 @@ from stdnum.br import cpf as stdnum_cpf
 from core.errors import ErrorCode, LedgerError
 
 _PUNCTUATION = re.compile(r"[.\-/]")
-_CPF_RE = re.compile(r"\d{11}")
-_CNPJ_RE = re.compile(r"[0-9A-Z]{12}\d{2}")
+_CPF_RE = re.compile(r"[0-9]{11}")
+_CNPJ_RE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")
 
 
 class DocumentType(enum.StrEnum):
@@ -36,6 +44,10 @@ def validate_document(raw: str, *, field: str = "document") -> tuple[str, Docume
     """Returns the normalized document and its type, or raises INVALID_DOCUMENT."""
     if not isinstance(raw, str):
         raise LedgerError(ErrorCode.INVALID_DOCUMENT, "The document must be a CPF or a CNPJ.", field)
+    if not raw.isascii():
+        raise LedgerError(
+            ErrorCode.INVALID_DOCUMENT, "The document takes ASCII digits (and, in a CNPJ, A-Z) only.", field
+        )
     document = normalize_document(raw)
     if _CPF_RE.fullmatch(document):
         if len(set(document)) == 1:
@@ -52,6 +64,15 @@ def validate_document(raw: str, *, field: str = "document") -> tuple[str, Docume
         "The document must be a CPF (11 digits) or a CNPJ (12 digits or letters, then 2 digits).",
         field,
     )
+
+
+def is_canonical(document: str, document_type: str) -> bool:
+    """Whether a stored document is what ``validate_document`` makes of it, and of the stored type."""
+    try:
+        normalized, kind = validate_document(document)
+    except LedgerError:
+        return False
+    return normalized == document and kind.value == document_type
 
 
 def cpf_check_digits(first_nine: str) -> str:

@@ -1,9 +1,14 @@
-"""Exact money: amounts travel as ``int`` centavos inside the code.
+r"""Exact money: amounts travel as ``int`` centavos inside the code.
 
 They become ``Decimal`` strings with two places only at the edges (the API, the
 admin, the commands). No float ever holds an amount: a float input is accepted
 only through its shortest decimal representation, and only when that has at
 most two decimal places.
+
+Amounts are ASCII: ``\d``, ``int()`` and ``Decimal()`` all read full-width
+and Arabic-Indic digits (``int("\uff11") == 1``), so a text amount with any
+non-ASCII character is refused before it is read, and the patterns say
+``[0-9]``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from core.errors import ErrorCode, LedgerError
 
 MAX_CENTS = 99_999_999_999_999  # 999,999,999,999.99
 # Digits, an optional point and up to two decimals: no sign, no exponent, no spaces inside.
-_AMOUNT_RE = re.compile(r"^(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?$|^\.(?P<only_frac>\d{1,2})$")
+_AMOUNT_RE = re.compile(r"^(?P<units>[0-9]+)(?:\.(?P<frac>[0-9]{0,2}))?$|^\.(?P<only_frac>[0-9]{1,2})$")
 
 
 def _invalid(reason: str, field: str) -> LedgerError:
@@ -36,7 +41,7 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     elif isinstance(value, float):
         # repr() gives the shortest string that round-trips: 0.1 -> "0.1", never 0.1000000000000000055.
         text = repr(value)
-        if not re.fullmatch(r"-?\d+\.\d+", text):
+        if not re.fullmatch(r"-?[0-9]+\.[0-9]+", text):
             raise _invalid("exponents, NaN and Infinity are not amounts", field)
         cents = _cents_from_text(text, field)
     elif isinstance(value, Decimal):
@@ -44,6 +49,8 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
             raise _invalid("NaN and Infinity are not amounts", field)
         cents = _cents_from_text(format(value, "f"), field)
     elif isinstance(value, str):
+        if not value.isascii():
+            raise _invalid("ASCII digits only", field)
         cents = _cents_from_text(value.strip(), field)
     else:
         raise _invalid('expected a decimal number such as "10.50"', field)
@@ -59,7 +66,7 @@ def _cents_from_text(text: str, field: str) -> int:
         raise _invalid("must be greater than 0", field)
     match = _AMOUNT_RE.match(text)
     if match is None:
-        if re.fullmatch(r"\d*\.\d{3,}", text):
+        if re.fullmatch(r"[0-9]*\.[0-9]{3,}", text):
             raise _invalid("at most two decimal places", field)
         raise _invalid('expected a decimal number such as "10.50"', field)
     if match.group("only_frac") is not None:

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from accounts.models import Account, AccountKind
 from core.counters import ACCOUNTS, TRANSACTIONS, counter_total
+from core.documents import is_canonical
 from core.models import Counter
 from transactions.hashing import GENESIS_HASH, entry_hash
 from transactions.models import Entry, Transaction, TransactionStatus
@@ -275,6 +276,18 @@ def _entries() -> Iterator[tuple[Any, ...]]:
     )
 
 
+def documents_are_canonical() -> Finding:
+    """Every document is the ASCII form ``validate_document`` gives it (accounts/0003), of its stored type."""
+    finding = Finding(0, "accounts")
+    for pk, document, document_type in (
+        Account.objects.order_by("pk").values_list("pk", "document", "document_type").iterator(chunk_size=CHUNK)
+    ):
+        finding.checked += 1
+        if not is_canonical(document, document_type):
+            finding.offend(f"account {pk}: its {document_type} is not in canonical form")  # no PII in the output
+    return finding
+
+
 def counters_match() -> Finding:
     """The O(1) counters (global totals, per-account sent/received) equal the counted rows."""
     finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
@@ -303,6 +316,7 @@ CHECKS = [
     Check("append-only triggers are installed and enabled", triggers_installed),
     Check("each account's entries form an unbroken SHA-256 chain", hash_chains_hold),
     Check("counters match the rows (transactions, accounts, sent/received)", counters_match),
+    Check("documents are canonical: ASCII, normalized, valid, of their type", documents_are_canonical),
 ]
 
 
