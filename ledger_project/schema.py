@@ -10,6 +10,7 @@ from graphene import relay
 from accounts.schema import AccountQueries, AccountType, CreateAccount
 from core.graphql.execution import LedgerExecutionContext
 from core.graphql.node import NodeRegistry
+from core.graphql.scalars import refuse_hostile_arguments
 from transactions.schema import (
     CancelTransaction,
     CreateDeposit,
@@ -65,3 +66,5 @@ class LedgerSchema(graphene.Schema):
 
 
 schema = LedgerSchema(query=Query, mutation=Mutation, types=[AccountType, TransactionNode, EntryNode])
+# NUL and lone surrogates in any argument: BAD_USER_INPUT at its field (mutation inputs: INVALID_INPUT).
+refuse_hostile_arguments(schema.graphql_schema)

@@ -33,6 +33,7 @@ from graphene import relay
 
 from core.graphql.errors import bad_user_input
 from core.graphql.loaders import current_loaders
+from core.graphql.scalars import parse_instant, text_refusal
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
@@ -186,18 +187,16 @@ def decode_cursor(ordering: Ordering, cursor: str, argument: str) -> Key:
         raise bad_user_input(f"`{argument}` is a cursor of another connection or order.", argument)
     try:
         return tuple(_cursor_value(name, value) for name, value in zip(ordering.keys, values, strict=True))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise bad_user_input(f"`{argument}` is not a valid cursor.", argument) from None
 
 
 def _cursor_value(name: str, value: Any) -> Any:
+    # A cursor is client input too: its values obey the rules of the scalars they stand for.
     if name.endswith("_at"):
-        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
-        if instant is None or instant.tzinfo is None:
-            raise ValueError(name)
-        return instant
+        return parse_instant(value)  # ValueError, or OverflowError (an ArithmeticError) out of range
     if name == "name":
-        if not isinstance(value, str):
+        if not isinstance(value, str) or text_refusal(value) is not None:
             raise TypeError(name)
         return value
     if isinstance(value, bool) or not isinstance(value, int):

@@ -6,18 +6,49 @@ the input, calls one service and returns the payload's fields. The base checks
 the permission before ``perform`` runs (missing: ``PERMISSION_DENIED``, nothing
 done), turns a ``core.errors.LedgerError`` into the payload's ``errors`` and
 echoes ``clientMutationId`` (graphene's ``ClientIDMutation``).
+
+Text the String scalar refused (``core.graphql.scalars.RefusedText``: a NUL,
+a lone surrogate) anywhere in the input, list items and nested inputs
+included, answers ``INVALID_INPUT`` naming the input field, and ``perform``
+never runs: nothing is written, nothing is audited (there is nothing a row
+could hold of it). A refused ID is a malformed ID: ``perform`` decodes it
+like any other, to ACCOUNT_NOT_FOUND / TRANSACTION_NOT_FOUND.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import graphene
 from graphene import relay
+from graphene.utils.str_converters import to_camel_case
 
-from core.errors import LedgerError
+from core.errors import ErrorCode, LedgerError
 from core.graphql.payload import payload_errors, permission_denied
+from core.graphql.scalars import RefusedText
 from core.permissions import has_permission
+
+
+def refused_input(data: Mapping[str, Any]) -> LedgerError | None:
+    """INVALID_INPUT for the first input field holding refused text; ``field`` is its name in its input type."""
+    for path, name, refused in _refusals(data, "", ""):
+        return LedgerError(ErrorCode.INVALID_INPUT, f"`{path}` {refused.reason}", name)
+    return None
+
+
+def _refusals(value: Any, path: str, name: str) -> Iterator[tuple[str, str, RefusedText]]:
+    """(path such as ``transactions[3].description``, field name, refusal) of each refused text in ``value``."""
+    if isinstance(value, RefusedText):
+        if value.answered_here:  # a refused ID is a malformed one: its decoder answers *_NOT_FOUND
+            yield path, name, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            child = to_camel_case(key)
+            yield from _refusals(item, f"{path}.{child}" if path else child, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _refusals(item, f"{path}[{index}]", name)
 
 
 class LedgerMutation(relay.ClientIDMutation):
@@ -44,11 +75,21 @@ class LedgerMutation(relay.ClientIDMutation):
     def mutate_and_get_payload(cls, root: Any, info: graphene.ResolveInfo, **data: Any) -> LedgerMutation:
         if not has_permission(info.context, cls.permission):
             return cls(**cls.empty_payload, errors=payload_errors(permission_denied()))
+        refused = refused_input(data)
+        if refused is not None:
+            return cls(**cls.empty_payload, errors=payload_errors(refused))
         try:
             fields = cls.perform(info, **data)
         except LedgerError as error:
             return cls(**cls.empty_payload, errors=payload_errors(error))
         return cls(**{"errors": [], **fields})
+
+    @classmethod
+    def mutate(cls, root: Any, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
+        payload = super().mutate(root, info, input)
+        if isinstance(payload.client_mutation_id, RefusedText):
+            payload.client_mutation_id = None  # echoed text must be text; INVALID_INPUT already names it
+        return payload
 
     @classmethod
     def field(cls) -> graphene.Field:
