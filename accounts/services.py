@@ -2,7 +2,10 @@
 
 An initial balance is booked as a DEPOSIT from the settlement account through
 ``transactions.services``, in the same database transaction as the account, so
-that money still enters through the one path.
+that money still enters through the one path, and needs what every deposit
+needs (``transactions.add_deposit``): an opening balance is never a side door
+for a caller that may only open accounts. The refusal comes before anything
+is written, so no account is left behind.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ from core.db import retrying_atomic
 from core.documents import validate_document
 from core.errors import ErrorCode, LedgerError
 from core.money import check_cents
+from core.permissions import actor_may
 
 MAX_NAME = 200
+ACCOUNT_PERMISSION = "accounts.add_account"
 
 
 def account_create(*, name: str, document: str, initial_balance: int = 0, actor: Any = None) -> Account:
-    """Opens a customer account; raises INVALID_INPUT, INVALID_DOCUMENT, INVALID_AMOUNT or DUPLICATE_DOCUMENT."""
+    """Opens a customer account; raises PERMISSION_DENIED, INVALID_INPUT, INVALID_DOCUMENT, INVALID_AMOUNT or
+    DUPLICATE_DOCUMENT."""
     try:
+        _check_permissions(actor, initial_balance)
         clean_name = name.strip() if isinstance(name, str) else ""
         if not 1 <= len(clean_name) <= MAX_NAME:
             raise LedgerError(ErrorCode.INVALID_INPUT, "The name must have 1 to 200 characters.", "name")
@@ -37,6 +44,20 @@ def account_create(*, name: str, document: str, initial_balance: int = 0, actor:
     if isinstance(outcome, LedgerError):
         raise outcome
     return outcome
+
+
+def _check_permissions(actor: Any, initial_balance: object) -> None:
+    # Local import: the one call from accounts into transactions (DESIGN.md, Layout).
+    from transactions.services import deposit_refusal
+
+    if not actor_may(actor, ACCOUNT_PERMISSION):
+        raise LedgerError(
+            ErrorCode.PERMISSION_DENIED, f"Opening an account needs the {ACCOUNT_PERMISSION} permission.", None
+        )
+    deposits = isinstance(initial_balance, int) and not isinstance(initial_balance, bool) and initial_balance > 0
+    refusal = deposit_refusal(actor, field="balance") if deposits else None
+    if refusal is not None:
+        raise refusal
 
 
 @retrying_atomic("createAccount")

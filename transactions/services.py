@@ -27,6 +27,7 @@ from core.counters import TRANSACTIONS, counter_add
 from core.db import retrying_atomic
 from core.errors import ErrorCode, LedgerError
 from core.money import check_cents
+from core.permissions import actor_may
 from transactions.bulk import reserve_ids
 from transactions.idempotency import (
     check_key,
@@ -45,6 +46,7 @@ TRANSFER_TYPES = frozenset({TransactionType.PIX, TransactionType.TED, Transactio
 PENDING_TYPES = frozenset({TransactionType.TED, TransactionType.DOC})
 MAX_BATCH = 1000
 MAX_DESCRIPTION = 500
+DEPOSIT_PERMISSION = "transactions.add_deposit"
 T = TypeVar("T")
 
 
@@ -123,7 +125,14 @@ def transfer_batch_create(
 def deposit_create(
     *, account_id: int, amount: int, description: str = "", idempotency_key: str | None = None, actor: Any = None
 ) -> Transaction:
-    """Credits a customer account from the settlement account, completed at once."""
+    """Credits a customer account from the settlement account, completed at once.
+
+    Money enters the books here and nowhere else, so the permission is asked
+    here (``deposit_refusal``): the API, the admin and the commands all obey it.
+    """
+    refusal = deposit_refusal(actor)
+    if refusal is not None:
+        raise _rejected(actor, CREATE_DEPOSIT.name, refusal)
     spec = TransferSpec(
         SETTLEMENT_ACCOUNT_ID, account_id, amount, TransactionType.DEPOSIT, description, idempotency_key
     )
@@ -132,6 +141,15 @@ def deposit_create(
         assert result.error is not None
         raise result.error
     return result.transaction
+
+
+def deposit_refusal(actor: Any, field: str | None = None) -> LedgerError | None:
+    """PERMISSION_DENIED unless ``actor`` may credit an account from the settlement account."""
+    if actor_may(actor, DEPOSIT_PERMISSION):
+        return None
+    return LedgerError(
+        ErrorCode.PERMISSION_DENIED, f"Crediting an account needs the {DEPOSIT_PERMISSION} permission.", field
+    )
 
 
 def _check_spec(spec: TransferSpec, operation: _Operation) -> None:

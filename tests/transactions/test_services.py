@@ -1,6 +1,7 @@
 """Every rule of CONTRACT.md's Transactions and Idempotency sections, at the service level."""
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 
 from accounts.models import Account
@@ -274,8 +275,15 @@ def test_same_key_different_input_is_refused_and_changes_nothing(alice: Account,
     assert bob.balance == 700
 
 
+def depositor() -> User:
+    """A user who may credit accounts: deposit_create asks for transactions.add_deposit."""
+    user = UserFactory.create()
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="transactions", codename="add_deposit"))
+    return User.objects.get(pk=user.pk)  # a fresh instance: no stale permission cache
+
+
 def test_keys_are_scoped_per_user_and_per_mutation(alice: Account, bob: Account) -> None:
-    ana, beto = UserFactory.create(), UserFactory.create()
+    ana, beto = depositor(), UserFactory.create()
     one = transfer_create(spec=spec(alice, bob, 100, idempotency_key="k"), actor=ana).transaction
     two = transfer_create(spec=spec(alice, bob, 100, idempotency_key="k"), actor=beto).transaction
     deposit = deposit_create(account_id=bob.pk, amount=100, idempotency_key="k", actor=ana)
@@ -284,7 +292,7 @@ def test_keys_are_scoped_per_user_and_per_mutation(alice: Account, bob: Account)
 
 
 def test_deposit_and_reversal_keys_replay(alice: Account, bob: Account) -> None:
-    user = UserFactory.create()
+    user = depositor()
     d1 = deposit_create(account_id=bob.pk, amount=100, idempotency_key="d", actor=user)
     d2 = deposit_create(account_id=bob.pk, amount=100, idempotency_key="d", actor=user)
     assert d1.pk == d2.pk
