@@ -1,7 +1,7 @@
-"""Query cost, bounded before execution (CONTRACT.md, Errors; the rules: docs/HTTP.md, Cost limits).
+"""Query cost, bounded before execution (CONTRACT.md, Errors; the rules, with numbers: docs/HTTP.md, Cost limits).
 
 An operation is measured on its document and variables, before anything runs,
-in four numbers, each against its own limit, because each bounds a different
+in five numbers, each against its own limit, because each bounds a different
 resource:
 
 - ``depth``: the nesting of field selections (a root field is 1). It depends
@@ -18,29 +18,34 @@ resource:
   *batch*: the fields asked of the objects of one list are loaded for the
   whole list at once (``core.graphql.loaders``), so they cost once per list,
   not once per object. A root field (each alias) is its own batch; a
-  mutation field costs ``MUTATION_STATEMENTS``.
+  mutation field costs ``MUTATION_STATEMENTS``; a count of a filtered list,
+  which counts rows instead of reading a counter, ``FILTERED_COUNT_STATEMENTS``.
+- ``introspection``: the values under ``__schema`` and ``__type``, counted
+  exactly: their lists are the schema's own (``__schema { types }`` is every
+  type, ``fields`` a type's fields), so the standard introspection query
+  costs what its answer holds, and aliasing or nesting it to fan out costs
+  what the fan-out would send.
 - ``fields``: the values the response may hold, every selected field (and
-  ``__typename``) once per object; this bounds aliasing scalars under a large
-  page. Introspection is counted here exactly: its lists are the schema's own
-  (``__schema { types }`` is every type, ``fields`` a type's fields), so the
-  standard introspection query costs what its answer holds, and nesting it
-  to fan out costs what the fan-out would send.
+  ``__typename``, and introspection) once per object; this bounds aliasing
+  scalars under a large page.
 
 Lists multiply everything below them by their bound: a connection's ``edges``
 by its page size, ``nodes(ids:)`` by the IDs, ``Transaction.entries`` by 2,
-``createTransactions.results`` by the number of specs sent (at most
-``MAX_LIST``, when the request does not say), any other list by ``MAX_LIST``
-unless ``LIST_BOUNDS`` names it.
+``createTransactions.results`` by the number of specs sent (``MAX_LIST`` when
+the request does not say), any other list by ``MAX_LIST`` unless
+``LIST_BOUNDS``/``ITEM_BOUNDS`` name it.
 
 Each measure is linear in the objects and batches above it, so a fragment is
 measured once per (type, page) and memoized: a document that spreads fragments
 into fragments stays linear, and a fragment cycle (a validation error anyway)
-cannot loop. ``tests/http/test_cost.py`` checks that every field whose resolver
-reaches the database is in ``DATABASE_FIELDS`` and every list is bounded.
+cannot loop. ``tests/http/test_cost_model.py`` runs every field of the schema
+and checks that each one that runs SQL is in ``DATABASE_FIELDS``, and that
+every list is bounded.
 
-Two backstops hold whatever the estimate says (``ledger_project/views.py``):
-PostgreSQL's ``statement_timeout`` and the wall-clock ``RequestBudget`` that
-``core.graphql.execution`` checks before every field.
+Backstops hold whatever the estimate says (``ledger_project/views.py``):
+PostgreSQL's ``statement_timeout``, the wall-clock ``RequestBudget`` that
+``core.graphql.execution`` checks before every field, and a response size
+budget.
 """
 
 from __future__ import annotations
@@ -114,6 +119,16 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
     ("PageInfo", "hasPreviousPage"): 1,
 }
 
+# A count that cannot come from the counters kept with each write (core.counters) counts rows: the
+# `totalCount` of a connection asked with one of these filters costs FILTERED_COUNT_STATEMENTS.
+FILTERED_COUNT_STATEMENTS = 10
+COUNTED_FILTERS: Mapping[tuple[str, str], frozenset[str]] = {
+    ("Query", "transactions"): frozenset({"status", "type", "createdAfter", "createdBefore"}),
+    ("Query", "accounts"): frozenset({"search", "kind"}),
+    ("Account", "transactions"): frozenset({"status", "type"}),
+    ("Account", "entries"): frozenset({"since", "until"}),
+}
+
 # Lists that are neither a connection's `edges` nor a lookup by `ids`: (type, field) -> most items.
 LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Transaction", "entries"): 2,  # the debit and the credit
@@ -124,6 +139,14 @@ INPUT_BOUNDS: Mapping[tuple[str, str], tuple[str, ...]] = {
 }
 # Lists bounded by what they hold: a payload carries at most one business error.
 ITEM_BOUNDS: Mapping[str, int] = {"LedgerError": 1}
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the fields of a connection object need to know of it: its page size, and whether it is filtered."""
+
+    size: int
+    filtered: bool
 
 
 class TooLarge(Exception):
@@ -249,8 +272,8 @@ class QueryEstimate:
         statements = form.per_object + form.per_group
         return Cost(self.depth(operation.selection_set), form.nodes, statements, form.fields, form.introspection)
 
-    def form(self, parent: Any, selection_set: SelectionSetNode | None, page: int | None = None) -> Form:
-        """The cost of ``selection_set`` on one object of type ``parent`` (``page``: its connection's page size)."""
+    def form(self, parent: Any, selection_set: SelectionSetNode | None, page: Page | None = None) -> Form:
+        """The cost of ``selection_set`` on one object of type ``parent`` (``page``: when it is a connection)."""
         total = Form()
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
@@ -266,7 +289,7 @@ class QueryEstimate:
                 total.add(self._fragment(parent, selection.name.value, page))
         return total
 
-    def _fragment(self, parent: Any, name: str, page: int | None) -> Form:
+    def _fragment(self, parent: Any, name: str, page: Page | None) -> Form:
         fragment = self.fragments.get(name)
         if fragment is None:
             return Form()
@@ -280,7 +303,7 @@ class QueryEstimate:
             self._open.discard(key)
         return self._forms[key]
 
-    def _field(self, parent: Any, field: FieldNode, page: int | None) -> Form:
+    def _field(self, parent: Any, field: FieldNode, page: Page | None) -> Form:
         name = field.name.value
         own = Form(fields=1)
         if name.startswith("__"):
@@ -299,7 +322,8 @@ class QueryEstimate:
             self._input = {key: self._value(value) for key, value in arguments.items()}
         database = DATABASE_FIELDS.get((parent_name, name))
         if database is not None:
-            own.per_group += database
+            counts_rows = name == "totalCount" and page is not None and page.filtered
+            own.per_group += FILTERED_COUNT_STATEMENTS if counts_rows else database
         is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
         if "first" in definition.args or "last" in definition.args:  # a connection
             sizes = [size for size in (self._int(arguments.get(key)) for key in ("first", "last")) if size is not None]
@@ -308,7 +332,9 @@ class QueryEstimate:
             if is_list:
                 own.add_list(self.form(child, field.selection_set), size)
             else:
-                own.add(self.form(child, field.selection_set, page=size))
+                filters = COUNTED_FILTERS.get((parent_name, name), frozenset())
+                filtered = any(self._value(arguments.get(key)) is not None for key in filters)
+                own.add(self.form(child, field.selection_set, Page(size, filtered)))
         elif is_list:
             bound = self._bound(parent_name, name, child, arguments, page)
             if "ids" in definition.args or (database is not None and is_composite_type(child)):
@@ -322,9 +348,9 @@ class QueryEstimate:
             self._input = {}
         return own
 
-    def _bound(self, parent: str, name: str, child: Any, arguments: Mapping[str, ValueNode], page: int | None) -> int:
+    def _bound(self, parent: str, name: str, child: Any, arguments: Mapping[str, ValueNode], page: Page | None) -> int:
         if name == "edges" and page is not None:
-            return page
+            return page.size
         if "ids" in arguments:
             ids = self._value(arguments["ids"])
             return len(ids) if isinstance(ids, list) else 1

@@ -78,9 +78,11 @@ def test_800_aliases_of_an_empty_page_with_its_count_are_refused_before_anything
 ) -> None:
     page = f'transactions(first: 0, createdAfter: "{DAY}") {{ totalCount }}'
     one = cost_of(api.post(aliased(1, page)))
-    assert (one["nodes"], one["statements"]) == (0, 3)  # an empty page still costs its statement, and its count
+    assert (one["nodes"], one["statements"]) == (0, 2 + 10)  # an empty page still runs; its count counts rows
     with django_assert_num_queries(1):  # the key; none of the 800 pages, none of the 800 counts
-        assert refused(api.post(aliased(800, page)), "statements") == 2_400
+        assert refused(api.post(aliased(800, page)), "statements") == 800 * 12
+    with django_assert_num_queries(1):
+        refused(api.post(aliased(50, page)), "statements")
     with django_assert_num_queries(1):
         assert refused(api.post(aliased(300, "accounts(first: 0) { totalCount }")), "statements") == 600
 
@@ -105,6 +107,63 @@ def test_4000_aliased_lookups_are_refused_before_anything_runs(
     if selection in ('account(id: "QWNjb3VudDox") { id }', 'node(id: "QWNjb3VudDox") { id }'):  # the issue's 4 s
         with django_assert_num_queries(1):
             assert refused(api.post(variables + aliased(4_000, selection), ids), "statements") == 4_000
+
+
+def test_a_count_the_counters_cannot_answer_costs_ten(api: Api, pair: tuple[Account, Account]) -> None:
+    """Unfiltered, a totalCount reads a counter kept with each write; filtered, it counts rows."""
+    account = global_id("Account", pair[0].pk)
+    costs = {
+        "transactions(first: 0) { totalCount }": 2 + 1,
+        "transactions(first: 0, status: COMPLETED) { totalCount }": 2 + 10,
+        f'transactions(first: 0, accountId: "{account}") {{ totalCount }}': 2 + 1,
+        'accounts(first: 0, search: "Cliente") { totalCount }': 1 + 10,
+        "accounts(first: 0) { totalCount }": 1 + 1,
+        f'account(id: "{account}") {{ entries(first: 0, since: "{DAY}") {{ totalCount }} }}': 1 + 1 + 10,
+        f'account(id: "{account}") {{ transactions(first: 0, type: PIX) {{ pageInfo {{ hasNextPage }} }} }}': 1 + 2 + 1,
+    }
+    for selection, statements in costs.items():
+        assert cost_of(api.post("{ " + selection + " }"))["statements"] == statements, selection
+    filtered = "query($s: TransactionStatus) { transactions(first: 0, status: $s) { totalCount } }"
+    assert cost_of(api.post(filtered, {"s": None}))["statements"] == 3  # a null variable is no filter
+    assert cost_of(api.post(filtered, {"s": "FAILED"}))["statements"] == 12
+
+
+def test_fields_of_one_object_that_read_the_database_cost_each(api: Api, pair: tuple[Account, Account]) -> None:
+    account = global_id("Account", pair[0].pk)
+    balances = " ".join(f'b{i}: balanceAt(at: "{DAY}")' for i in range(600))
+    refused(api.post(f'{{ account(id: "{account}") {{ {balances} }} }}'), "statements")
+    counts = " ".join(f"t{i}: transactions(first: 0) {{ totalCount }}" for i in range(200))
+    refused(api.post(f'{{ account(id: "{account}") {{ {counts} }} }}'), "statements")
+    few = " ".join(f'b{i}: balanceAt(at: "{DAY}")' for i in range(3))
+    assert cost_of(api.post(f'{{ account(id: "{account}") {{ {few} }} }}'))["statements"] == 4
+
+
+def test_a_field_asked_of_a_whole_page_costs_once_per_page_not_per_row(api: Api, pair: tuple[Account, Account]) -> None:
+    """Loaders fetch a relation for every row of a page in one statement: so does the estimate count it."""
+    query = "{ transactions(first: 100) { edges { node { sender { name } receiver { name } entries { amount } } } } }"
+    estimate = cost_of(api.post(query))
+    assert (estimate["nodes"], estimate["statements"]) == (100 + 100 * (1 + 1 + 2), 2 + 3)
+    nested = (
+        "{ accounts(first: 50) { edges { node { transactions(first: 10) { edges { node { sender { id } } } } } } } }"
+    )
+    assert cost_of(api.post(nested))["statements"] == 1 + 2 + 50  # the page of accounts, their lists, each sender
+
+
+def test_the_estimate_is_an_upper_bound_of_the_statements_run(api: Api, pair: tuple[Account, Account]) -> None:
+    sender, receiver = pair
+    for _ in range(3):
+        transfer_create(spec=TransferSpec(sender.pk, receiver.pk, 100, "PIX"))
+    queries = [
+        "{ transactions(first: 5) { totalCount pageInfo { hasNextPage hasPreviousPage } edges { node { "
+        'sender { name balanceAt(at: "2100-01-01T00:00:00Z") } entries { account { id } transaction { id } } } } } }',
+        "{ accounts(first: 5) { totalCount edges { node { transactions(first: 2, status: COMPLETED) { totalCount "
+        "edges { node { receiver { entries(first: 2) { edges { node { amount } } } } } } } } } } }",
+    ]
+    for query in queries:
+        with CaptureQueriesContext(connection) as ran:
+            estimate = cost_of(api.post(query))
+        statements = [q for q in ran.captured_queries if "statement_timeout" not in q["sql"]]
+        assert len(statements) - 1 <= estimate["statements"], (query, estimate)  # less the key's lookup
 
 
 # --- lists multiply by their bound ----------------------------------------------------------
