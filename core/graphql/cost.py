@@ -42,7 +42,7 @@ cannot loop. ``tests/http/test_cost_model.py`` runs every field of the schema
 and checks that each one that runs SQL is in ``DATABASE_FIELDS``, and that
 every list is bounded.
 
-Backstops hold whatever the estimate says (``ledger_project/views.py``):
+Backstops hold whatever the estimate says (``core.graphql.backstops``):
 PostgreSQL's ``statement_timeout``, the wall-clock ``RequestBudget`` that
 ``core.graphql.execution`` checks before every field, and a response size
 budget.
@@ -50,7 +50,6 @@ budget.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +66,6 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
-    OperationType,
     SelectionSetNode,
     ValidationRule,
     ValueNode,
@@ -84,7 +82,6 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.language.visitor import SKIP, VisitorAction
-from graphql.pyutils import Path
 
 from core.graphql.connection import DEFAULT_PAGE
 from core.graphql.errors import QUERY_TOO_COMPLEX
@@ -563,40 +560,3 @@ def cost_limit_rule(variables: Mapping[str, Any] | None, operation_name: str | N
             return SKIP  # measured where spread
 
     return CostLimitRule
-
-
-# --- the wall-clock backstop -----------------------------------------------------------------
-
-
-class BudgetExceeded(GraphQLError):
-    """A field not started because the request's wall-clock budget was spent."""
-
-
-class RequestBudget:
-    """The wall-clock budget of one request, checked before each field starts (``LedgerExecutionContext``).
-
-    A field that would start past the deadline answers QUERY_TOO_COMPLEX at its
-    path instead of running; what is already resolved stays. In a mutation
-    only the mutation fields are checked: once a service has moved money, its
-    payload is completed whatever the clock says, so the client learns what
-    happened (the payload is bounded by the estimate).
-    """
-
-    def __init__(self, started: float, budget_ms: int, operation: OperationType) -> None:
-        self.deadline, self.budget_ms = started + budget_ms / 1000, budget_ms
-        self.mutation = operation == OperationType.MUTATION
-        self.exceeded = False
-
-    def spent(self, nodes: list[FieldNode], path: Path) -> BudgetExceeded | None:
-        """The error a field about to start answers when the budget is spent, else None."""
-        if self.mutation and path.prev is not None:
-            return None
-        if time.perf_counter() <= self.deadline:
-            return None
-        self.exceeded = True
-        return BudgetExceeded(
-            f"The request ran past its {self.budget_ms} ms budget; this field and the ones after it were not run.",
-            nodes,
-            path=path.as_list(),
-            extensions={"code": QUERY_TOO_COMPLEX, "budgetMs": self.budget_ms},
-        )

@@ -82,7 +82,7 @@ class LedgerExecutionContext(ExecutionContext):
     def execute_field(
         self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
     ) -> AwaitableOrValue[Any]:
-        # The request's wall-clock budget (core.graphql.cost.RequestBudget, set by the HTTP view): a field that
+        # The request's wall-clock budget (core.graphql.backstops.RequestBudget, set by the HTTP view): a field that
         # would start past the deadline answers QUERY_TOO_COMPLEX at its path instead of running (a non-null
         # one nulls its parent, as GraphQL does). One clock read per field.
         budget = getattr(self.context_value, "ledger_budget", None)

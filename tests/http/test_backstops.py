@@ -20,8 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
 from accounts.models import Account
+from core.graphql import backstops
 from core.graphql.node import global_id
-from ledger_project import views
 from ledger_project.views import LedgerGraphQLView
 from tests.factories import make_account
 from tests.http.conftest import Api, codes
@@ -145,7 +145,7 @@ def session_timeout() -> Iterator[None]:
     if connection.connection is not None:
         with connection.cursor() as cursor:
             cursor.execute("RESET statement_timeout")
-        views._statement_timeouts.pop(connection.connection, None)
+        backstops._statement_timeouts.pop(connection.connection, None)
 
 
 def timed_out(response: Any, path: list[str | int]) -> None:

@@ -8,7 +8,9 @@ import pytest
 from graphql import DocumentNode
 from prometheus_client import REGISTRY
 
-from ledger_project.views import DocumentCache, LedgerGraphQLView, OperationNames
+from core.graphql.documents import DocumentCache
+from core.metrics import OperationNames
+from ledger_project.views import LedgerGraphQLView
 from tests.http.conftest import Api, codes, without_cost
 from tests.http.throwaway import schema
 
