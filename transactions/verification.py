@@ -23,9 +23,10 @@ from django.db import connection, transaction
 from accounts.models import Account, AccountKind
 from core.counters import ACCOUNTS, TRANSACTIONS, counter_total
 from core.documents import is_canonical
-from core.models import Counter
+from core.triggers import installed_triggers
 from transactions.hashing import GENESIS_HASH, entry_hash
 from transactions.models import Entry, Transaction, TransactionStatus
+from transactions.triggers import ALL_SCRIPTS
 
 SAMPLE = 5  # offenders named per breached invariant; the count is always complete
 CHUNK = 5000  # entries per fetch of the streamed hash-chain check
@@ -33,30 +34,7 @@ CHUNK = 5000  # entries per fetch of the streamed hash-chain check
 ACCOUNT = Account._meta.db_table
 ENTRY = Entry._meta.db_table
 TX = Transaction._meta.db_table
-COUNTER = Counter._meta.db_table
 POSTED = f"('{TransactionStatus.COMPLETED}', '{TransactionStatus.REVERTED}')"
-
-# (table, trigger) pairs the migrations install, per vendor.
-TRIGGERS = {
-    "postgresql": {
-        ("transactions_entry", "entry_append_only"),
-        ("transactions_transaction", "transaction_never_deleted"),
-        ("transactions_transaction", "transaction_core_immutable"),
-        ("audit_auditevent", "audit_event_append_only"),
-        # BEFORE TRUNCATE, statement-level (transactions/0004, audit/0003); SQLite has no TRUNCATE.
-        ("transactions_entry", "entry_no_truncate"),
-        ("transactions_transaction", "transaction_no_truncate"),
-        ("audit_auditevent", "audit_event_no_truncate"),
-    },
-    "sqlite": {
-        ("transactions_entry", "entry_no_update"),
-        ("transactions_entry", "entry_no_delete"),
-        ("transactions_transaction", "transaction_never_deleted"),
-        ("transactions_transaction", "transaction_core_immutable"),
-        ("audit_auditevent", "audit_event_no_update"),
-        ("audit_auditevent", "audit_event_no_delete"),
-    },
-}
 
 
 @dataclass
@@ -109,10 +87,6 @@ def _offenders(finding: Finding, sql: str, label: Callable[[tuple[Any, ...]], st
             for row in rows:
                 finding.offend(label(row))
     return finding
-
-
-def _account(row: tuple[Any, ...]) -> str:
-    return f"account {row[0]}"
 
 
 # --- The checks ------------------------------------------------------------------------
@@ -208,9 +182,14 @@ def postings_match_status() -> Finding:
     )
 
 
+def expected_triggers(vendor: str) -> set[tuple[str, str]]:
+    """(table, trigger) pairs the migrations install on ``vendor``, read from their SQL (``*/triggers.py``)."""
+    return installed_triggers(vendor, ALL_SCRIPTS)
+
+
 def triggers_installed() -> Finding:
     """The append-only triggers exist on their tables and are enabled (a disabled one refuses nothing)."""
-    wanted = TRIGGERS.get(connection.vendor, set())
+    wanted = expected_triggers(connection.vendor)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(

@@ -6,21 +6,11 @@ TRUNCATE. PostgreSQL only: SQLite has no TRUNCATE.
 
 from django.db import migrations
 
+from audit.triggers import TRUNCATE_GUARD
 
-def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_auditevent "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_rewrite();",
-            params=None,
-        )
-
-
-def backward(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent;", params=None)
+# The SQL lives in audit/triggers.py (per vendor); tests/commands/test_trigger_sql.py pins what it runs.
 
 
 class Migration(migrations.Migration):
     dependencies = [("audit", "0002_append_only_triggers")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [TRUNCATE_GUARD.operation()]

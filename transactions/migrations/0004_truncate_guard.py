@@ -9,29 +9,11 @@ it for its one statement on a test database only (``core/management/commands/flu
 
 from django.db import migrations
 
-POSTGRESQL_FORWARD = """
-CREATE TRIGGER entry_no_truncate BEFORE TRUNCATE ON transactions_entry
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_rewrite();
-CREATE TRIGGER transaction_no_truncate BEFORE TRUNCATE ON transactions_transaction
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_rewrite();
-"""
+from transactions.triggers import TRUNCATE_GUARD
 
-POSTGRESQL_BACKWARD = """
-DROP TRIGGER IF EXISTS transaction_no_truncate ON transactions_transaction;
-DROP TRIGGER IF EXISTS entry_no_truncate ON transactions_entry;
-"""
-
-
-def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_FORWARD, params=None)
-
-
-def backward(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_BACKWARD, params=None)
+# The SQL lives in transactions/triggers.py (per vendor); tests/commands/test_trigger_sql.py pins what it runs.
 
 
 class Migration(migrations.Migration):
     dependencies = [("transactions", "0003_permissions"), ("audit", "0003_truncate_guard")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [TRUNCATE_GUARD.operation()]
