@@ -52,6 +52,15 @@ ha-up:
 ha-down:
 	deploy/ha/ha.sh down
 
+# pgbouncer in transaction mode on 6432 in front of 127.0.0.1:5432, or with PGBOUNCER_ARGS=--ha
+# in front of the pair (6432 follows the primary, 6433 the standby): deploy/pgbouncer/README.md.
+.PHONY: pgbouncer-up pgbouncer-down
+pgbouncer-up:
+	deploy/pgbouncer/pgbouncer.sh up $(PGBOUNCER_ARGS)
+
+pgbouncer-down:
+	deploy/pgbouncer/pgbouncer.sh down
+
 # Kills the pair's primary under load, three ways (bench/ha.py); ~4 minutes, as root.
 .PHONY: test-ha
 test-ha: install ha-up

@@ -233,7 +233,6 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 GRAPHENE = {
     "SCHEMA": "ledger_project.schema.schema",
-    "RELAY_CONNECTION_MAX_LIMIT": 100,
 }
 
 # --- Logging: JSON lines in production, plain in development ----------------------

@@ -17,13 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from graphql_relay import from_global_id
 
 from audit.models import AuditEvent
 from core.adminkit import ReadOnlyAdmin, money_cell
 from core.documents import normalize_document
 from core.errors import LedgerError
+from core.graphql.node import decode_id
 from transactions.models import Entry, Transaction, TransactionStatus, TransactionType
+from transactions.selectors import PARTIES
 from transactions.services import transaction_cancel, transaction_reverse
 
 # Status badge colours: green done, amber waiting, red failed, grey undone.
@@ -50,16 +51,12 @@ def change_link(obj: Any, label: str | None = None) -> SafeString:
     return format_html('<a href="{}">{}</a>', url, label or str(obj))
 
 
-def search_ids(term: str, type_name: str) -> int | None:
-    """A pk typed by staff: ``123`` or the API's global ID (``VHJhbnNhY3Rpb246MTIz``)."""
+def typed_pk(term: str, type_name: str) -> int | None:
+    """A pk typed by staff: ``123`` or the API's global ID (``VHJhbnNhY3Rpb246MTIz``), read as the API reads it."""
     term = term.strip()
-    if term.isdigit():
+    if term.isascii() and term.isdigit():
         return int(term)
-    try:
-        kind, pk = from_global_id(term)
-    except Exception:  # not base64, not "Type:id": simply not an ID
-        return None
-    return int(pk) if kind == type_name and pk.isdigit() else None
+    return decode_id(term, type_name)
 
 
 def _timestamp(value: Any) -> str:
@@ -83,7 +80,7 @@ class TypeFilter(admin.SimpleListFilter):
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = ("id", "type_code", "status_display", "sender", "receiver", "amount_display", "created_at")
     list_filter = ("status", TypeFilter, "created_at")
-    list_select_related = ("sender", "receiver")
+    list_select_related = PARTIES
     date_hierarchy = "created_at"
     search_fields = ("idempotency_key",)
     search_help_text = "A transaction ID (123 or its API global ID) or an idempotency key."
@@ -119,7 +116,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         if not term:
             return queryset, False
         match = Q(idempotency_key=term)
-        pk = search_ids(term, "Transaction")
+        pk = typed_pk(term, "Transaction")
         if pk is not None:
             match |= Q(pk=pk)
         return queryset.filter(match), False
@@ -264,7 +261,7 @@ class EntryAdmin(ReadOnlyAdmin):
         if not term:
             return queryset, False
         match = Q(account__document=normalize_document(term))
-        pk = search_ids(term, "Transaction")
+        pk = typed_pk(term, "Transaction")
         if pk is not None:
             match |= Q(transaction_id=pk)
         return queryset.filter(match), False

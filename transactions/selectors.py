@@ -24,6 +24,13 @@ TRANSACTION_SIDES: dict[str, tuple[str, ...]] = {
     "ALL": ("sender_id", "receiver_id"),
 }
 ENTRY_OWNER = ("account_id",)
+# A transaction is always shown with its two parties: joined, never fetched one by one.
+PARTIES = ("sender", "receiver")
+
+
+def transactions_with_parties() -> QuerySet[Transaction]:
+    """Transactions with their sender and receiver joined (every view of one shows them)."""
+    return Transaction.objects.select_related(*PARTIES)
 
 
 def transaction_list(
@@ -33,8 +40,8 @@ def transaction_list(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> QuerySet[Transaction]:
-    """Transactions with their sender and receiver joined (every API view of one shows them)."""
-    transactions = Transaction.objects.select_related("sender", "receiver")
+    """Transactions matching the filters, their parties joined."""
+    transactions = transactions_with_parties()
     if status:
         transactions = transactions.filter(status=status)
     if type:
@@ -61,7 +68,7 @@ def account_transaction_total(account: Account, direction: str) -> int:
 
 
 def transactions_by_pk(pks: set[int]) -> list[Transaction]:
-    return list(Transaction.objects.select_related("sender", "receiver").filter(pk__in=pks))
+    return list(transactions_with_parties().filter(pk__in=pks))
 
 
 def entry_list(*, since: datetime | None = None, until: datetime | None = None) -> QuerySet[Entry]:

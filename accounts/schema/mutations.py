@@ -8,7 +8,7 @@ import graphene
 
 from accounts.schema.types import AccountType
 from accounts.services import account_create
-from core.graphql.loaders import current_loaders
+from core.graphql.loaders import register_for_loading
 from core.graphql.mutations import LedgerMutation
 from core.graphql.payload import ErrorList
 from core.graphql.scalars import Decimal
@@ -38,4 +38,4 @@ class CreateAccount(LedgerMutation):
             initial_balance=0 if balance is None else parse_amount(balance, field="balance", allow_zero=True),
             actor=info.context.user,
         )
-        return {"account": current_loaders().register([account])[0]}
+        return {"account": register_for_loading(account)[0]}

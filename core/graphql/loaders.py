@@ -85,6 +85,16 @@ def _read(obj: Model, attr: str) -> Any:
     return list(value.all()) if isinstance(value, Manager) else value
 
 
+def register_for_loading(*objects: T | None) -> list[T | None]:
+    """``objects`` (a mutation's payload rows; None where there is none) as one group of siblings.
+
+    Their relations (``sender``, ``entries``...) then load together, as a
+    page's do; returns them as given, so a payload can be built from it.
+    """
+    current_loaders().register(obj for obj in objects if obj is not None)
+    return list(objects)
+
+
 def current_loaders() -> Loaders:
     """The store of the running execution (a throwaway one outside any)."""
     loaders = _current.get()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -69,8 +69,10 @@ class RecordingEditor:
 def _ran(migration: str, vendor: str, direction: str) -> str:
     (operation,) = importlib.import_module(migration).Migration.operations
     assert isinstance(operation, RunPython)
-    editor = RecordingEditor(vendor)
-    (operation.code if direction == "forward" else operation.reverse_code)(None, editor)
+    editor: Any = RecordingEditor(vendor)
+    run = operation.code if direction == "forward" else operation.reverse_code
+    assert run is not None
+    run(cast(Any, None), editor)
     return hashlib.sha256("\x00".join(editor.sql).encode()).hexdigest()
 
 

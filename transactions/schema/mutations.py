@@ -13,14 +13,14 @@ from typing import Any
 import graphene
 
 from core.errors import ErrorCode, LedgerError
-from core.graphql.loaders import current_loaders
+from core.graphql.enums import enum_value
+from core.graphql.loaders import register_for_loading
 from core.graphql.mutations import LedgerMutation
 from core.graphql.node import decode_id
 from core.graphql.payload import ErrorList, payload_errors
 from core.graphql.scalars import Decimal
 from core.money import parse_amount
 from transactions import services
-from transactions.models import Transaction
 from transactions.schema.enums import TransactionTypeEnum
 from transactions.schema.types import TransactionNode
 
@@ -47,16 +47,10 @@ def transfer_spec(data: dict[str, Any]) -> services.TransferSpec:
         sender_id=account_pk(data["sender_account"], "senderAccount"),
         receiver_id=account_pk(data["receiver_account"], "receiverAccount"),
         amount=parse_amount(data["amount"], field="amount"),
-        type=str(data["type"].value if hasattr(data["type"], "value") else data["type"]),
+        type=str(enum_value(data["type"])),
         description=data.get("description") or "",
         idempotency_key=data.get("idempotency_key"),
     )
-
-
-def shown(*transactions: Transaction | None) -> list[Transaction | None]:
-    """Payload transactions as one sibling group: their relations load together."""
-    current_loaders().register(tx for tx in transactions if tx is not None)
-    return list(transactions)
 
 
 class TransactionSpec(graphene.InputObjectType):
@@ -93,7 +87,7 @@ class CreateTransaction(LedgerMutation):
     def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
         result = services.transfer_create(spec=transfer_spec(data), actor=info.context.user)
         # INSUFFICIENT_FUNDS: the FAILED transaction was recorded, and the payload carries both.
-        return {"transaction": shown(result.transaction)[0], "errors": payload_errors(result.error)}
+        return {"transaction": register_for_loading(result.transaction)[0], "errors": payload_errors(result.error)}
 
 
 class TransactionResult(graphene.ObjectType):
@@ -132,7 +126,7 @@ class CreateTransactions(LedgerMutation):
             except LedgerError as error:
                 specs.append(error)  # the service fails this item (and aborts an atomic batch)
         results = services.transfer_batch_create(specs=specs, atomic=bool(data.get("atomic")), actor=info.context.user)
-        transactions = shown(*(result.transaction for result in results))
+        transactions = register_for_loading(*(result.transaction for result in results))
         return {
             "results": [
                 {"index": i, "transaction": tx, "errors": payload_errors(result.error)}
@@ -163,7 +157,7 @@ class CreateDeposit(LedgerMutation):
             idempotency_key=data.get("idempotency_key"),
             actor=info.context.user,
         )
-        return {"transaction": shown(tx)[0]}
+        return {"transaction": register_for_loading(tx)[0]}
 
 
 class ReverseTransaction(LedgerMutation):
@@ -187,7 +181,7 @@ class ReverseTransaction(LedgerMutation):
             idempotency_key=data.get("idempotency_key"),
             actor=info.context.user,
         )
-        shown(original, reversal)
+        register_for_loading(original, reversal)
         return {"transaction": original, "reversal": reversal}
 
 
@@ -206,4 +200,4 @@ class CancelTransaction(LedgerMutation):
     @classmethod
     def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
         tx = services.transaction_cancel(transaction_id=transaction_pk(data["transaction_id"]), actor=info.context.user)
-        return {"transaction": shown(tx)[0]}
+        return {"transaction": register_for_loading(tx)[0]}

@@ -31,10 +31,6 @@ class TransactionOrder(graphene.InputObjectType):
     direction = graphene.NonNull(OrderDirection)
 
 
-def _with_parties() -> Any:
-    return Transaction.objects.select_related("sender", "receiver")
-
-
 class TransactionNode(graphene.ObjectType):
     class Meta:
         name = "Transaction"
@@ -94,11 +90,11 @@ class TransactionNode(graphene.ObjectType):
 
     @staticmethod
     def resolve_reversed_by(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
-        return current_loaders().related(tx, "reversed_by", _with_parties())
+        return current_loaders().related(tx, "reversed_by", selectors.transactions_with_parties())
 
     @staticmethod
     def resolve_reverses(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
-        return current_loaders().related(tx, "reverses", _with_parties())
+        return current_loaders().related(tx, "reverses", selectors.transactions_with_parties())
 
     @staticmethod
     def resolve_entries(tx: Transaction, info: graphene.ResolveInfo) -> list[Entry]:
@@ -137,7 +133,7 @@ class EntryNode(graphene.ObjectType):
 
     @staticmethod
     def resolve_transaction(entry: Entry, info: graphene.ResolveInfo) -> Transaction:
-        return current_loaders().related(entry, "transaction", _with_parties())
+        return current_loaders().related(entry, "transaction", selectors.transactions_with_parties())
 
 
 class TransactionEdge(graphene.ObjectType):
