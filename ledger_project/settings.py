@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from core.dburl import parse_database_url
+from core.dburl import DatabaseURLError, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -109,18 +109,31 @@ TEMPLATES = [
 # A multi-host URL (postgres://h1:p1,h2:p2/ledger?target_session_attrs=read-write) follows the
 # primary of an HA pair through a failover (deploy/ha/README.md, core/dburl.py). Health checks
 # replace, at the next request, a persistent connection to a node that died or was demoted.
+#
+# DATABASE_POOLER=pgbouncer: both URLs point at pgbouncer in transaction mode (deploy/pgbouncer/):
+# no server-side cursors, no prepared statements, no session options (core.dburl.pooled).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
 if DATABASE_URL:
-    DATABASES = {"default": parse_database_url(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600))}
+    DATABASES = {
+        "default": parse_database_url(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), pooler=DATABASE_POOLER
+        )
+    }
     # An optional read alias on the standby (target_session_attrs=prefer-standby). The router
     # sends ORM reads there only inside core.routing.reads_from_replica(); tests mirror it.
     DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
     if DATABASE_REPLICA_URL:
         DATABASES["replica"] = parse_database_url(
-            DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), test_options={"MIRROR": "default"}
+            DATABASE_REPLICA_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+            test_options={"MIRROR": "default"},
+            pooler=DATABASE_POOLER,
         )
         DATABASE_ROUTERS = ["core.routing.ReplicaRouter"]
 else:
+    if DATABASE_POOLER:
+        raise DatabaseURLError("DATABASE_POOLER is set but DATABASE_URL is not: a pooler fronts PostgreSQL")
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
