@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
+
+from core import replica
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -21,4 +24,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "unavailable", "reason": "database"}, status=503)
     if pending:
         return JsonResponse({"status": "unavailable", "reason": f"{len(pending)} unapplied migration(s)"}, status=503)
-    return JsonResponse({"status": "ready"})
+    return JsonResponse({"status": "ready", **replica_state()})
+
+
+def replica_state() -> dict[str, object]:
+    """The standby as reads see it, reported but never failing readiness: the primary can serve every read."""
+    if not replica.replica_configured():
+        return {}
+    lag = replica.replica_lag_ms()
+    serving = lag is not None and lag < settings.LEDGER_REPLICA_MAX_LAG_MS
+    return {"replica": {"reachable": lag is not None, "lagMs": lag, "servingReads": serving}}

@@ -40,6 +40,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from core import replica
 from transactions.models import Transaction, TransactionStatus
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,26 @@ class SettlementQueueCollector(Collector):
         )
 
 
+class ReplicaCollector(Collector):
+    """The standby's replay lag as this process measures it (core.replica); nothing without a standby."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if not replica.replica_configured():
+            return
+        lag = replica.replica_lag_ms()
+        yield GaugeMetricFamily(
+            "ledger_replica_up",
+            "1 when the standby answers, else 0 (queries then read the primary).",
+            value=lag is not None,
+        )
+        if lag is not None:
+            yield GaugeMetricFamily(
+                "ledger_replica_lag_seconds",
+                "The standby's replay lag in seconds (0 when caught up).",
+                value=lag / 1000,
+            )
+
+
 class _DefaultRegistry(Collector):
     """This process's own series, when there is no multiprocess directory to read."""
 
@@ -127,6 +148,7 @@ def build_registry() -> CollectorRegistry:
     else:
         registry.register(_DefaultRegistry())
     registry.register(SettlementQueueCollector())
+    registry.register(ReplicaCollector())
     return registry
 
 

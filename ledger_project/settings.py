@@ -146,6 +146,12 @@ else:
         }
     }
 
+# Read-your-writes on the standby (core.replica): how long a query carrying a Ledger-Read-After
+# token may wait for the standby to replay it, and the replay lag above which queries without
+# one go to the primary.
+LEDGER_REPLICA_WAIT_MS = env_int("LEDGER_REPLICA_WAIT_MS", 50)
+LEDGER_REPLICA_MAX_LAG_MS = env_int("LEDGER_REPLICA_MAX_LAG_MS", 1000)
+
 # The app connects as a role that owns nothing (docs/OPERATIONS.md, Database roles). Set these
 # for `migrate` only, which runs as the tables' owner: it then creates or updates this login
 # role with the DML the app needs and no more (core/dbroles.py).

@@ -45,13 +45,15 @@ from graphql import (
 )
 
 from access.authentication import CsrfFailed, NotAuthenticated, authenticate
-from core import metrics
+from core import metrics, replica
+from core.db import connection_lost
 from core.graphql import errors as codes
 from core.graphql.backstops import bound_statements, one_budget_error, request_budget, within_response_budget
 from core.graphql.cost import Cost, QueryDepthRule, estimate_cost
 from core.graphql.documents import DocumentCache
 from core.graphql.errors import format_error, internal_error, statement_timed_out, statement_timeout_error
 from core.graphql.execution import LedgerExecutionContext
+from core.routing import REPLICA_ALIAS, reads_from_replica
 from ledger_project.graphql_http import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -65,6 +67,14 @@ from ledger_project.graphql_http import (
 )
 
 logger = logging.getLogger("ledger.graphql")
+
+# A mutation's answer carries its commit position; a query that sends it back reads no older data.
+READ_AFTER_HEADER = "Ledger-Read-After"
+
+
+def unavailable() -> HttpProblem:
+    """503 with Retry-After: the database went away mid-request; the outcome of a write may be unknown."""
+    return HttpProblem(503, codes.UNAVAILABLE, codes.UNAVAILABLE_MESSAGE, {"Retry-After": "1"})
 
 
 class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL from the package's local assets
@@ -82,6 +92,7 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         self.started = time.perf_counter()
         self.operation: OperationDefinitionNode | None = None
         self.cost: Cost | None = None  # echoed in `extensions.cost` once measured
+        self.read_after: str | None = None  # a mutation's commit position (core.replica)
         self.crashed = False
 
     @classmethod
@@ -117,7 +128,10 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             return self.respond(body, status)
         except HttpProblem as problem:
             return self.refuse(problem)
-        except Exception:  # ours (the database is down, a bug): logged whole, answered with nothing of it
+        except Exception as failure:  # ours (the database is down, a bug): logged whole, answered with nothing of it
+            if connection_lost(failure):
+                logger.warning("The database connection was lost before GraphQL ran")
+                return self.refuse(unavailable())
             logger.exception("GraphQL request failed")
             return self.refuse(HttpProblem(500, codes.INTERNAL, codes.INTERNAL_MESSAGE))
 
@@ -128,7 +142,10 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         return response
 
     def respond(self, body: str, status: int) -> HttpResponse:
-        return HttpResponse(body, status=status, content_type=f"{self.media}; charset=utf-8")
+        response = HttpResponse(body, status=status, content_type=f"{self.media}; charset=utf-8")
+        if self.read_after is not None:
+            response[READ_AFTER_HEADER] = self.read_after
+        return response
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         return read_json_body(request)
@@ -151,6 +168,8 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             body["data"] = result.data
         if self.cost is not None:
             body["extensions"] = {"cost": self.cost.as_extension()}
+        if self.read_after is not None:
+            body.setdefault("extensions", {})["readAfter"] = self.read_after
         status = 200
         if self.media == GRAPHQL_RESPONSE_JSON and request_error:
             status = 500 if self.crashed else 400
@@ -219,28 +238,46 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         assert self.operation is not None and self.cost is not None
         budget = request_budget(self.started, self.operation.operation)
         request.ledger_budget = budget  # type: ignore[attr-defined]  # read by LedgerExecutionContext.execute_field
+        query = self.operation.operation == OperationType.QUERY
+        # A query may read on the standby when that cannot show the client less than it saw.
+        on_standby = query and replica.read_alias(replica.parse_token(request.headers.get(READ_AFTER_HEADER))) == (
+            REPLICA_ALIAS
+        )
         try:
             if self.cost.statements:  # an operation that reaches no database field needs no timeout
                 bound_statements(settings.LEDGER_STATEMENT_TIMEOUT_MS)
-            result = execute(
-                schema,
-                document,
-                root_value=self.get_root_value(request),
-                context_value=self.get_context(request),
-                variable_values=variables,
-                operation_name=operation_name,
-                middleware=self.get_middleware(request),
-                execution_context_class=self.execution_context_class,
-            )
+                if on_standby:
+                    bound_statements(settings.LEDGER_STATEMENT_TIMEOUT_MS, using=REPLICA_ALIAS)
+            with reads_from_replica(on_standby):
+                result = execute(
+                    schema,
+                    document,
+                    root_value=self.get_root_value(request),
+                    context_value=self.get_context(request),
+                    variable_values=variables,
+                    operation_name=operation_name,
+                    middleware=self.get_middleware(request),
+                    execution_context_class=self.execution_context_class,
+                )
+            assert isinstance(result, ExecutionResult), "resolvers must be synchronous"
+            if any(connection_lost(error.original_error) for error in result.errors or () if error.original_error):
+                logger.warning("The database connection was lost during execution")
+                raise unavailable()
+            if self.operation.operation == OperationType.MUTATION:
+                self.read_after = replica.commit_position()
+        except HttpProblem:
+            raise
         except Exception as failure:  # a failure of ours outside any resolver: the detail goes to the log only
             return self.failed(failure)
-        assert isinstance(result, ExecutionResult), "resolvers must be synchronous"
         if budget is not None and budget.exceeded and result.errors:
             result.errors = one_budget_error(result.errors)
         return result
 
     def failed(self, failure: Exception) -> ExecutionResult:
         """The answer when execution itself raised: a cancelled statement is the client's, the rest INTERNAL."""
+        if connection_lost(failure):
+            logger.warning("The database connection was lost during execution")
+            raise unavailable()
         if statement_timed_out(failure):
             logger.warning("A statement ran past the statement timeout outside any resolver")
             timed_out = statement_timeout_error()

@@ -16,7 +16,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from graphql import FieldNode, GraphQLError, OperationType
 from graphql.pyutils import Path
 
@@ -26,7 +26,7 @@ from core.graphql.errors import QUERY_TOO_COMPLEX
 _statement_timeouts: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
 
 
-def bound_statements(timeout_ms: int) -> None:
+def bound_statements(timeout_ms: int, using: str = DEFAULT_DB_ALIAS) -> None:
     """Sets PostgreSQL's ``statement_timeout`` for the request's statements on this thread's connection.
 
     Every request of the web process wants the same value, so it is set once
@@ -36,6 +36,7 @@ def bound_statements(timeout_ms: int) -> None:
     time. A cancelled statement raises SQLSTATE 57014; a mutation's
     ``atomic`` block rolls back whole, so nothing of it is kept.
     """
+    connection = connections[using]  # the primary, or the standby a query reads from
     if connection.vendor != "postgresql":
         return
     wanted = max(timeout_ms, 0)

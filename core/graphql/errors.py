@@ -27,6 +27,11 @@ GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = (
+    "The ledger's database did not answer (a failover or a restart). Retry in a moment, with the same "
+    "idempotency key for anything that moves money: a retry never applies it twice."
+)
 
 INTERNAL_MESSAGE = "Internal error. It has been logged with this request's X-Request-ID."
 # SQLSTATE query_canceled: PostgreSQL cancelled a statement (statement_timeout).

@@ -39,7 +39,7 @@ def test_readyz_is_503_while_a_migration_is_unapplied() -> None:
     assert Client().get("/healthz").status_code == 200  # alive, just not ready
 
 
-def test_readyz_is_503_and_graphql_internal_when_the_database_does_not_answer() -> None:
+def test_readyz_is_503_and_graphql_unavailable_when_the_database_does_not_answer() -> None:
     """A real process pointed at a PostgreSQL port where nothing listens."""
     script = (
         "import django, json; django.setup()\n"
@@ -64,7 +64,7 @@ def test_readyz_is_503_and_graphql_internal_when_the_database_does_not_answer() 
     )
     status, body, alive, graphql_status, graphql_body = json.loads(done.stdout.strip().splitlines()[-1])
     assert (status, body, alive) == (503, {"status": "unavailable", "reason": "database"}, 200)
-    # Authentication needs the database: the API answers a coded INTERNAL error, not an HTML error page.
-    assert graphql_status == 500
-    assert [error["extensions"]["code"] for error in graphql_body["errors"]] == ["INTERNAL"]
+    # Authentication needs the database: the API answers a coded UNAVAILABLE (retry), not an HTML error page.
+    assert graphql_status == 503
+    assert [error["extensions"]["code"] for error in graphql_body["errors"]] == ["UNAVAILABLE"]
     assert not any(word in json.dumps(graphql_body) for word in ("127.0.0.1", "psycopg", "connection", "port"))
