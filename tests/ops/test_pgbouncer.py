@@ -278,9 +278,9 @@ def test_server_side_cursors_are_off_because_a_held_cursor_would_be_fetched_on_a
 
 @pytest.mark.xfail(
     strict=True,
-    reason="ledger_project/views.py bound_statements sets statement_timeout for the session "
-    "(set_config(..., false)), which pgbouncer's transaction mode hands to other clients; "
-    "it must be SET LOCAL inside the request's transactions (docs/SCALING.md, pgbouncer)",
+    reason="core/graphql/backstops.py bound_statements (run by ledger_project/views.py) sets "
+    "statement_timeout for the session (set_config(..., false)), which pgbouncer's transaction mode "
+    "hands to other clients; it must be SET LOCAL inside the request's transactions (docs/SCALING.md)",
 )
 def test_the_apps_statement_timeout_does_not_reach_other_clients_of_the_pool(transactional_db: None) -> None:
     ensure_settlement_account()
