@@ -15,6 +15,14 @@ class AccountKind(models.TextChoices):
     CUSTOMER = "CUSTOMER", "Customer"
     SETTLEMENT = "SETTLEMENT", "Settlement"
 
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "CUSTOMER": "A customer's account. Its balance can never be negative.",
+            "SETTLEMENT": "The bank's own settlement account: the counterparty of deposits. May be negative.",
+        }.get(self.name)
+
 
 class Account(models.Model):
     """A customer's account, or the bank's one settlement account.

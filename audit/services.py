@@ -1,11 +1,22 @@
-"""Writing the audit trail: one event per business operation, rejections included."""
+"""Writing the audit trail: one event per business operation, rejections included.
+
+A refused operation is audited one way (``audit_rejection``): ``refuse`` records
+it and raises; ``audited_refusals`` does that for an operation that raises from
+inside its database transaction, once that transaction has rolled back.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from audit.models import AuditEvent
 from core.context import get_request_id
+from core.errors import LedgerError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:
@@ -40,3 +51,40 @@ def audit_event_record(
     )
     event.save(force_insert=True)
     return event
+
+
+def audit_rejection(*, actor: Any, action: str, error: LedgerError) -> AuditEvent:
+    """The audit event of a refused operation (unsaved): its code as the outcome, the error as the payload."""
+    return audit_event_build(actor=actor, action=action, outcome=error.code, payload={"error": error.as_dict()})
+
+
+def refuse(*, actor: Any, action: str, error: LedgerError) -> NoReturn:
+    """Records the refusal's audit event, then raises the error.
+
+    Outside a database transaction the event commits on its own; inside one
+    (``audited_refusals``, a caller's block) it joins it.
+    """
+    audit_rejection(actor=actor, action=action, error=error).save(force_insert=True)
+    raise error
+
+
+def audited_refusals(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Every ``LedgerError`` the operation raises is audited once, after its database transaction rolled back.
+
+    So a refusal writes its audit event and nothing else, wherever in the
+    operation it happens, and the operation raises instead of returning the
+    error for its caller to raise. The operation takes its actor as the
+    keyword argument ``actor``.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return func(*args, **kwargs)
+            except LedgerError as error:
+                refuse(actor=kwargs.get("actor"), action=action, error=error)
+
+        return wrapper
+
+    return decorate

@@ -14,7 +14,7 @@ ACCOUNTS = "accounts"
 TRANSACTIONS = "transactions"
 
 
-# Parameters: name, slot, amount. Also a CTE of transactions.bulk's one-statement write.
+# Parameters: name, slot, amount. Also a CTE of transactions.writer's one-statement write.
 COUNTER_UPSERT = (
     f"INSERT INTO {Counter._meta.db_table} (name, slot, value) VALUES (%s, %s, %s) "
     f"ON CONFLICT (name, slot) DO UPDATE SET value = {Counter._meta.db_table}.value + excluded.value"

@@ -157,7 +157,7 @@ def grant_app_role(connection: BaseDatabaseWrapper, role: str, password: str = "
                 report.unlisted.append(table)
             _execute(connection, f"GRANT {', '.join(privileges)} ON {q(table)} TO {q(role)}")
             report.tables[table] = privileges
-        # nextval() for inserts (and transactions.bulk.reserve_ids); no UPDATE, so no setval().
+        # nextval() for inserts (and transactions.writer.reserve_ids); no UPDATE, so no setval().
         _execute(connection, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {q(schema)} TO {q(role)}")
         # Tables a later migration creates are readable at once; their DML comes with this on that deploy.
         _execute(connection, f"ALTER DEFAULT PRIVILEGES IN SCHEMA {q(schema)} GRANT SELECT ON TABLES TO {q(role)}")

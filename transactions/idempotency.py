@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError
 
 from core.errors import ErrorCode, LedgerError
 from transactions.models import Transaction
 
 MAX_KEY_LENGTH = 255
+RACE_RUNS = 3
+T = TypeVar("T")
 
 
 def idempotency_scope(actor: Any, operation: str) -> str:
@@ -57,3 +62,18 @@ def find_existing(scope: str, keys: list[str]) -> dict[str, Transaction]:
         return {}
     rows = Transaction.objects.filter(idempotency_scope=scope, idempotency_key__in=keys)
     return {row.idempotency_key: row for row in rows if row.idempotency_key is not None}
+
+
+def retry_on_key_race(run: Callable[[], T]) -> T:
+    """Runs again when a concurrent request with the same key won the UNIQUE index.
+
+    The second run sees the winner's committed row and answers with it (or with
+    IDEMPOTENCY_KEY_REUSED), exactly as a later retry would.
+    """
+    for attempt in range(1, RACE_RUNS + 1):
+        try:
+            return run()
+        except IntegrityError as error:
+            if "idempotency" not in str(error) or attempt == RACE_RUNS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

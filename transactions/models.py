@@ -1,6 +1,7 @@
 """Transactions and their ledger entries.
 
-Every row here is written by ``transactions.services`` only. The database is
+Every row here is written by ``transactions.services``, through the one door
+``AccountBook.save`` (``transactions.posting``, ``transactions.writer``). The database is
 the last word on the rules it can state: CHECKs, UNIQUEs and the triggers of
 migration 0002 (see docs/INVARIANTS.md).
 """
@@ -12,6 +13,12 @@ from django.db.models import Q
 
 from accounts.models import Account
 
+# The choices below are the one declaration of the ledger's vocabulary: the GraphQL enums are
+# generated from them (``core.graphql.enums.to_enum``, with each ``description``), and the
+# services and ``verify_ledger`` read the sets that follow them. A new transaction type is a
+# member here (plus its migration), its place in the sets, and the checks of the service that
+# creates it.
+
 
 class TransactionType(models.TextChoices):
     PIX = "PIX"
@@ -20,6 +27,14 @@ class TransactionType(models.TextChoices):
     TRANSFER = "TRANSFER"
     DEPOSIT = "DEPOSIT"
     REVERSAL = "REVERSAL"
+
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "DEPOSIT": "Money entering a customer account from the settlement account.",
+            "REVERSAL": "Created by reverseTransaction; moves the money of a completed transaction back.",
+        }.get(self.name)
 
 
 class TransactionStatus(models.TextChoices):
@@ -33,6 +48,26 @@ class FailureReason(models.TextChoices):
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
     CANCELLED = "CANCELLED"
 
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "INSUFFICIENT_FUNDS": "The sender's available balance was below the amount when the transaction was "
+            "applied.",
+            "CANCELLED": "A PENDING transaction cancelled by cancelTransaction before it settled.",
+        }.get(self.name)
+
+
+# Sent by createTransaction(s); a DEPOSIT and a REVERSAL each have their own operation.
+TRANSFER_TYPES = frozenset({TransactionType.PIX, TransactionType.TED, TransactionType.DOC, TransactionType.TRANSFER})
+# Held when created, posted later by the settlement worker (or cancelled before).
+PENDING_TYPES = frozenset({TransactionType.TED, TransactionType.DOC})
+# The statuses of a transaction whose two entries are written: the ones verify_ledger expects them for.
+POSTED_STATUSES = frozenset({TransactionStatus.COMPLETED, TransactionStatus.REVERTED})
+# What a transaction's status change may write (the core columns never change: migration 0002's trigger).
+STATUS_FIELDS = ("status", "failure_reason", "completed_at")
+MAX_DESCRIPTION = 500
+
 
 class Transaction(models.Model):
     sender = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sent_transactions")
@@ -41,7 +76,7 @@ class Transaction(models.Model):
     type = models.CharField(max_length=10, choices=TransactionType.choices)
     status = models.CharField(max_length=10, choices=TransactionStatus.choices)
     failure_reason = models.CharField(max_length=20, choices=FailureReason.choices, null=True, blank=True)
-    description = models.CharField(max_length=500, blank=True, default="")
+    description = models.CharField(max_length=MAX_DESCRIPTION, blank=True, default="")
     idempotency_scope = models.CharField(max_length=100, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")

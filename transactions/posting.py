@@ -1,60 +1,36 @@
-"""The posting engine: locked accounts, in memory, written back in one statement.
+"""The posting engine, the one door of the money path: locked accounts, in memory, written back at once.
 
-Every service that moves money does it the same way:
+Every operation that moves or holds money (transfer, batch, deposit, reversal,
+cancel, settlement) ends the same way:
 1. ``AccountBook.lock(ids)`` takes the row locks with one ``SELECT ... FOR UPDATE``
    ordered by pk: a fixed lock order, so A->B and B->A cannot deadlock.
+   ``AccountBook.lock_transaction`` locks an existing transaction first, then the
+   accounts it names, in the same statement.
 2. Rules are decided against the locked rows, in memory (``available``,
    ``hold``, ``post``), in list order for a batch.
-3. ``AccountBook.save`` writes everything, whatever the number of transfers,
-   in one statement on PostgreSQL (``transactions.bulk``).
+3. ``AccountBook.save`` reserves the new transactions' pks and writes them, the
+   status changes, entries, accounts, counters and audit events, whatever the
+   number of transfers, in one statement on PostgreSQL (``transactions.writer``).
 Sequences, running balances and the hash chain are assigned under the row lock,
 so each account's statement is gapless and in commit order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Literal
 
 from django.db import connection
 
-from accounts.models import Account
+from accounts.models import Account, AccountKind
 from audit.models import AuditEvent
 from core.counters import TRANSACTIONS
-from transactions.bulk import Changes, write
 from transactions.hashing import entry_hash
-from transactions.models import Entry, Transaction
+from transactions.models import Transaction
+from transactions.writer import Changes, Posting, reserve_ids, write
 
-
-@dataclass(slots=True)
-class Posting:
-    """An entry about to be written: lighter than a model instance, which a batch makes 2,000 of."""
-
-    account_id: int
-    transaction: Transaction
-    amount: int
-    balance_after: int
-    sequence: int
-    created_at: datetime
-    prev_hash: str = ""
-    hash: str = ""
-
-    @property
-    def transaction_id(self) -> int:
-        return self.transaction.pk
-
-    def as_entry(self) -> Entry:
-        return Entry(
-            account_id=self.account_id,
-            transaction_id=self.transaction_id,
-            amount=self.amount,
-            balance_after=self.balance_after,
-            sequence=self.sequence,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-            created_at=self.created_at,
-        )
+Party = Literal["sender_id", "receiver_id"]
 
 
 class AccountBook:
@@ -80,6 +56,40 @@ class AccountBook:
         )
         return cls(list(rows))
 
+    @classmethod
+    def lock_transaction(
+        cls, transaction_id: int, *, parties: Sequence[Party] = ("sender_id", "receiver_id")
+    ) -> tuple[Transaction | None, AccountBook]:
+        """Locks a transaction, then the accounts it names (``parties``), and reads them, in one statement.
+
+        The transaction's lock comes first, then the accounts' in pk order: the
+        order of every operation on an existing transaction (the settlement claims
+        its rows before locking their accounts), so a reversal and a cancel of one
+        transaction queue at the transaction, holding no account.
+        """
+        if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks; two statements
+            found = Transaction.objects.filter(pk=transaction_id).first()
+            return found, cls.lock([getattr(found, party) for party in parties] if found else [])
+        tx_fields, account_fields = Transaction._meta.concrete_fields, Account._meta.concrete_fields
+        columns = [f"t.{f.column}" for f in tx_fields] + [f"a.{f.column}" for f in account_fields]
+        joined = " OR ".join(f"a.id = t.{party}" for party in parties)  # the attnames are the columns
+        with connection.cursor() as cursor:
+            # FOR UPDATE locks the rows of each output row in FROM order, output rows in ORDER BY
+            # order: the transaction, the lower account, the higher (tests/transactions/test_one_door).
+            # Written by hand, like ``lock``; psycopg returns the fields' Python values: no converter.
+            cursor.execute(
+                f"SELECT {', '.join(columns)} FROM {Transaction._meta.db_table} t "
+                f"JOIN {Account._meta.db_table} a ON {joined} WHERE t.id = %s ORDER BY a.id FOR UPDATE",
+                [transaction_id],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return None, cls([])
+        split = len(tx_fields)
+        found = Transaction.from_db(connection.alias, [f.attname for f in tx_fields], rows[0][:split])
+        names = [f.attname for f in account_fields]
+        return found, cls(Account.from_db(connection.alias, names, row[split:]) for row in rows)
+
     def __contains__(self, account_id: int) -> bool:
         return account_id in self.accounts
 
@@ -89,7 +99,7 @@ class AccountBook:
     def available(self, account_id: int) -> int | None:
         """What the account may spend; None for the settlement account (no limit)."""
         account = self.accounts[account_id]
-        if account.kind == "SETTLEMENT":
+        if account.kind == AccountKind.SETTLEMENT:
             return None
         return account.balance - account.held
 
@@ -145,15 +155,30 @@ class AccountBook:
             account.last_hash = entry.hash
         return self.entries
 
-    def save(self, *, created: Sequence[Transaction] = (), events: Sequence[AuditEvent] = ()) -> None:
-        """Writes the entries, every changed account and whatever the caller adds, in one statement on PostgreSQL.
+    def discard(self) -> None:
+        """Forgets what was posted and not saved: an aborted batch writes nothing of it."""
+        self.entries = []
+        self.dirty.clear()
 
-        ``created`` are new transactions whose pks ``reserve_ids`` already set;
-        they are added to the transactions counter.
+    def save(
+        self,
+        *,
+        created: Sequence[Transaction] = (),
+        updated: Sequence[Transaction] = (),
+        events: Sequence[AuditEvent] | Callable[[], Sequence[AuditEvent]] = (),
+    ) -> None:
+        """Writes the operation: one statement on PostgreSQL after the pks of ``created`` are reserved.
+
+        ``created`` are new transactions (added to the transactions counter);
+        ``updated`` are existing ones whose status fields changed; the entries
+        and every changed account come from the book. ``events`` may be a
+        callable: audit events that name the new transactions are built once
+        their pks exist.
         """
+        reserve_ids(created)  # each entry's hash covers its transaction's pk
         entries = self.seal()
         accounts = [self.accounts[pk] for pk in sorted(self.dirty)]
         counters = {TRANSACTIONS: len(created)} if created else {}
-        write(Changes(transactions=created, entries=entries, accounts=accounts, counters=counters, events=events))
-        self.entries = []
-        self.dirty.clear()
+        audit = events() if callable(events) else events
+        write(Changes(created, updated, entries, accounts, counters, audit))
+        self.discard()

@@ -8,30 +8,19 @@ from typing import Any, ClassVar
 import graphene
 from graphene import relay
 
-from accounts import selectors
+from accounts import models, selectors
 from accounts.models import Account
+from core import documents
 from core.graphql.connection import KeysetConnection, edges_of
-from core.graphql.enums import OrderDirection
+from core.graphql.enums import OrderDirection, to_enum
 from core.graphql.scalars import DateTime, Decimal
 
 VIEW_ACCOUNT = "accounts.view_account"
 
 
-class AccountKind(graphene.Enum):
-    CUSTOMER = "CUSTOMER"
-    SETTLEMENT = "SETTLEMENT"
-
-    @property
-    def description(self) -> str | None:
-        return {
-            "CUSTOMER": "A customer's account. Its balance can never be negative.",
-            "SETTLEMENT": "The bank's own settlement account: the counterparty of deposits. May be negative.",
-        }.get(self.name)
-
-
-class DocumentType(graphene.Enum):
-    CPF = "CPF"
-    CNPJ = "CNPJ"
+# Generated from the domain's choices, descriptions included (accounts.models, core.documents).
+AccountKind = to_enum(models.AccountKind)
+DocumentType = to_enum(documents.DocumentType)
 
 
 class AccountOrderField(graphene.Enum):

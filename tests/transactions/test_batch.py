@@ -6,10 +6,10 @@ from accounts.models import Account
 from core.errors import ErrorCode, LedgerError
 from tests.factories import make_account
 from tests.ledger_checks import assert_books_balance
-from transactions.bulk import COPY_ABOVE
 from transactions.models import Transaction
 from transactions.services import TransferSpec, transfer_batch_create
 from transactions.verification import verify
+from transactions.writer import COPY_ABOVE
 
 pytestmark = pytest.mark.django_db
 

@@ -4,44 +4,13 @@ from __future__ import annotations
 
 import graphene
 
+from core.graphql.enums import to_enum
+from transactions import models
 
-class TransactionTypeEnum(graphene.Enum):
-    class Meta:
-        name = "TransactionType"
-
-    PIX = "PIX"
-    TED = "TED"
-    DOC = "DOC"
-    TRANSFER = "TRANSFER"
-    DEPOSIT = "DEPOSIT"
-    REVERSAL = "REVERSAL"
-
-    @property
-    def description(self) -> str | None:
-        return {
-            "DEPOSIT": "Money entering a customer account from the settlement account.",
-            "REVERSAL": "Created by reverseTransaction; moves the money of a completed transaction back.",
-        }.get(self.name)
-
-
-class TransactionStatus(graphene.Enum):
-    PENDING = "PENDING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    REVERTED = "REVERTED"
-
-
-class FailureReason(graphene.Enum):
-    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def description(self) -> str | None:
-        return {
-            "INSUFFICIENT_FUNDS": "The sender's available balance was below the amount when the transaction was "
-            "applied.",
-            "CANCELLED": "A PENDING transaction cancelled by cancelTransaction before it settled.",
-        }.get(self.name)
+# Generated from the model's choices, descriptions included (transactions.models).
+TransactionTypeEnum = to_enum(models.TransactionType)
+TransactionStatus = to_enum(models.TransactionStatus)
+FailureReason = to_enum(models.FailureReason)
 
 
 class TransactionDirection(graphene.Enum):
