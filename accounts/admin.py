@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Account
-from core.adminkit import ReadOnlyAdmin, money, money_cell
+from core.adminkit import ReadOnlyAdmin, SearchByTerm, money, money_cell, money_column
 from core.documents import normalize_document
 
 LATEST_ENTRIES = 20
@@ -56,7 +56,7 @@ def balance_at(account: Account, instant: datetime) -> tuple[int, int | None]:
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
     list_display = ("name", "document", "kind", "balance_display", "held_display", "available_display", "created_at")
     list_filter = ("kind",)
     search_fields = ("name", "=document")
@@ -71,26 +71,13 @@ class AccountAdmin(ReadOnlyAdmin):
     )
     readonly_fields = ("balance_display", "held_display", "available_display", "latest_entries")
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
-    ) -> tuple[QuerySet[Account], bool]:
+    def search_match(self, term: str) -> Q:
         """A name by substring; a document as staff type it, "529.982.247-25" or "52998224725"."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(Q(name__icontains=term) | Q(document=normalize_document(term))), False
+        return Q(name__icontains=term) | Q(document=normalize_document(term))
 
-    @admin.display(description="Balance", ordering="balance")
-    def balance_display(self, obj: Account) -> SafeString:
-        return money_cell(obj.balance)
-
-    @admin.display(description="Held")
-    def held_display(self, obj: Account) -> SafeString:
-        return money_cell(obj.held)
-
-    @admin.display(description="Available")
-    def available_display(self, obj: Account) -> SafeString:
-        return money_cell(obj.available)
+    balance_display = money_column("balance", "Balance", ordering="balance")
+    held_display = money_column("held", "Held")
+    available_display = money_column("available", "Available")
 
     @admin.display(description=f"Latest {LATEST_ENTRIES} entries")
     def latest_entries(self, obj: Account) -> SafeString:

@@ -1,4 +1,4 @@
-"""Building blocks for the apps' admins: read-only ledger pages and money as staff read it.
+"""Building blocks for the apps' admins: read-only ledger pages, money as staff read it, links and searches.
 
 Ledger rows are written by the services only, so every ledger ModelAdmin
 starts from ``ReadOnlyAdmin``; amounts are int centavos until the last moment,
@@ -7,10 +7,13 @@ where ``money`` groups them for a human ("1,234.50").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -25,6 +28,52 @@ def money(cents: int) -> str:
 def money_cell(cents: int) -> SafeString:
     """Tabular figures, unbroken, so that columns of amounts line up."""
     return format_html('<span style="font-variant-numeric: tabular-nums; white-space: nowrap">{}</span>', money(cents))
+
+
+def change_link(obj: Any, label: str | None = None) -> SafeString:
+    """A link to ``obj``'s admin page."""
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+Column = Callable[[Any, Any], SafeString]
+
+
+def money_column(attr: str, description: str, *, ordering: str | None = None) -> Column:
+    """A list column (or read-only field) showing the centavos held in ``attr`` as a ``money_cell``."""
+
+    @admin.display(description=description, ordering=ordering)
+    def column(model_admin: Any, obj: Any) -> SafeString:
+        return money_cell(getattr(obj, attr))
+
+    return column
+
+
+def link_column(attr: str, description: str, *, ordering: str | None = None) -> Column:
+    """A list column (or read-only field) linking to the object held in ``attr``."""
+
+    @admin.display(description=description, ordering=ordering)
+    def column(model_admin: Any, obj: Any) -> SafeString:
+        return change_link(getattr(obj, attr))
+
+    return column
+
+
+class SearchByTerm:
+    """The admin's search box as one ``Q`` per term (``search_match``), instead of a LIKE over every search field."""
+
+    def search_match(self, term: str) -> Q:
+        """What the stripped, non-empty ``term`` matches."""
+        raise NotImplementedError
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(self.search_match(term)), False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

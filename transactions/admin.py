@@ -13,13 +13,12 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.models import AuditEvent
-from core.adminkit import ReadOnlyAdmin, money_cell
+from core.adminkit import ReadOnlyAdmin, SearchByTerm, change_link, link_column, money_cell, money_column
 from core.documents import normalize_document
 from core.errors import LedgerError
 from core.graphql.node import decode_id
@@ -45,18 +44,18 @@ def status_badge(status: str) -> SafeString:
     )
 
 
-def change_link(obj: Any, label: str | None = None) -> SafeString:
-    meta = obj._meta
-    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label or str(obj))
-
-
 def typed_pk(term: str, type_name: str) -> int | None:
     """A pk typed by staff: ``123`` or the API's global ID (``VHJhbnNhY3Rpb246MTIz``), read as the API reads it."""
     term = term.strip()
     if term.isascii() and term.isdigit():
         return int(term)
     return decode_id(term, type_name)
+
+
+def _transaction_match(term: str, field: str) -> Q:
+    """``field`` is the transaction the term names (a pk or a global ID); nothing when it names none."""
+    pk = typed_pk(term, "Transaction")
+    return Q(**{field: pk}) if pk is not None else Q(pk__in=[])
 
 
 def _timestamp(value: Any) -> str:
@@ -77,7 +76,7 @@ class TypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
     list_display = ("id", "type_code", "status_display", "sender", "receiver", "amount_display", "created_at")
     list_filter = ("status", TypeFilter, "created_at")
     list_select_related = PARTIES
@@ -108,18 +107,9 @@ class TransactionAdmin(ReadOnlyAdmin):
         "audit_trail",
     )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
-    ) -> tuple[QuerySet[Transaction], bool]:
+    def search_match(self, term: str) -> Q:
         """Exact matches only: an ID or a key is a lookup, not a LIKE scan over the table."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = Q(idempotency_key=term)
-        pk = typed_pk(term, "Transaction")
-        if pk is not None:
-            match |= Q(pk=pk)
-        return queryset.filter(match), False
+        return Q(idempotency_key=term) | _transaction_match(term, "pk")
 
     @admin.display(description="Type", ordering="type")
     def type_code(self, obj: Transaction) -> str:
@@ -129,17 +119,9 @@ class TransactionAdmin(ReadOnlyAdmin):
     def status_display(self, obj: Transaction) -> SafeString:
         return status_badge(obj.status)
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj: Transaction) -> SafeString:
-        return money_cell(obj.amount)
-
-    @admin.display(description="Sender")
-    def sender_link(self, obj: Transaction) -> SafeString:
-        return change_link(obj.sender)
-
-    @admin.display(description="Receiver")
-    def receiver_link(self, obj: Transaction) -> SafeString:
-        return change_link(obj.receiver)
+    amount_display = money_column("amount", "Amount", ordering="amount")
+    sender_link = link_column("sender", "Sender")
+    receiver_link = link_column("receiver", "Receiver")
 
     @admin.display(description="Reversal")
     def reversal_links(self, obj: Transaction) -> SafeString:
@@ -234,7 +216,7 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(SearchByTerm, ReadOnlyAdmin):
     list_display = ("id", "account", "sequence", "transaction_link", "amount_display", "balance_display", "created_at")
     list_filter = ("created_at",)
     list_select_related = ("account", "transaction")
@@ -254,26 +236,9 @@ class EntryAdmin(ReadOnlyAdmin):
         "hash",
     )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Entry], search_term: str
-    ) -> tuple[QuerySet[Entry], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = Q(account__document=normalize_document(term))
-        pk = typed_pk(term, "Transaction")
-        if pk is not None:
-            match |= Q(transaction_id=pk)
-        return queryset.filter(match), False
+    def search_match(self, term: str) -> Q:
+        return Q(account__document=normalize_document(term)) | _transaction_match(term, "transaction_id")
 
-    @admin.display(description="Transaction", ordering="transaction")
-    def transaction_link(self, obj: Entry) -> SafeString:
-        return change_link(obj.transaction)
-
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj: Entry) -> SafeString:
-        return money_cell(obj.amount)
-
-    @admin.display(description="Balance after")
-    def balance_display(self, obj: Entry) -> SafeString:
-        return money_cell(obj.balance_after)
+    transaction_link = link_column("transaction", "Transaction", ordering="transaction")
+    amount_display = money_column("amount", "Amount", ordering="amount")
+    balance_display = money_column("balance_after", "Balance after")

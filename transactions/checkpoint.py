@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from audit.models import AuditEvent
-from transactions.hashing import GENESIS_HASH, entry_hash
+from transactions.hashing import GENESIS_HASH, HASHED_COLUMNS, rehash
 from transactions.models import Entry, Transaction
 from transactions.verification import Check, Finding, Outcome, ledger_snapshot, verify
 
@@ -290,26 +290,15 @@ def entries_unchanged(checkpoint: Checkpoint) -> Finding:
     reached: dict[int, str] = {}
     current: int | None = None
     recomputed = GENESIS_HASH
-    for account_id, sequence, transaction_id, amount, balance_after, created_at in (
-        Entry.objects.order_by("account_id", "sequence")
-        .values_list("account_id", "sequence", "transaction_id", "amount", "balance_after", "created_at")
-        .iterator(chunk_size=CHUNK)
-    ):
+    for row in Entry.objects.order_by("account_id", "sequence").values_list(*HASHED_COLUMNS).iterator(chunk_size=CHUNK):
+        account_id, sequence = row[0], row[1]
         if account_id != current:
             current, recomputed = account_id, GENESIS_HASH
         anchor = anchors.get(account_id)
         if anchor is None or sequence > anchor[0]:
             continue  # after the checkpoint: the plain chain check covers it
         finding.checked += 1
-        recomputed = entry_hash(
-            prev_hash=recomputed,
-            account_id=account_id,
-            sequence=sequence,
-            transaction_id=transaction_id,
-            amount=amount,
-            balance_after=balance_after,
-            created_at=created_at,
-        )
+        recomputed = rehash(recomputed, row)
         if sequence == anchor[0]:
             reached[account_id] = recomputed
     existing = set(Account.objects.filter(pk__in=list(anchors)).values_list("pk", flat=True))

@@ -24,8 +24,8 @@ from accounts.models import Account, AccountKind
 from core.counters import ACCOUNTS, TRANSACTIONS, counter_total
 from core.documents import is_canonical
 from core.triggers import installed_triggers
-from transactions.hashing import GENESIS_HASH, entry_hash
-from transactions.models import POSTED_STATUSES, Entry, Transaction, TransactionStatus
+from transactions.hashing import GENESIS_HASH, HASHED_COLUMNS, rehash
+from transactions.models import Entry, Transaction, TransactionStatus
 from transactions.triggers import ALL_SCRIPTS
 
 SAMPLE = 5  # offenders named per breached invariant; the count is always complete
@@ -34,7 +34,7 @@ CHUNK = 5000  # entries per fetch of the streamed hash-chain check
 ACCOUNT = Account._meta.db_table
 ENTRY = Entry._meta.db_table
 TX = Transaction._meta.db_table
-POSTED = "(" + ", ".join(f"'{status}'" for status in sorted(POSTED_STATUSES)) + ")"  # as SQL
+POSTED = f"('{TransactionStatus.COMPLETED}', '{TransactionStatus.REVERTED}')"
 
 
 @dataclass
@@ -94,16 +94,21 @@ def _offenders(finding: Finding, sql: str, label: Callable[[tuple[Any, ...]], st
 
 def balances_match_entries() -> Finding:
     """balance = SUM(entries) = balance_after of the last entry; entry_count = number of entries."""
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
+    sql = f"""
+        SELECT a.id, a.balance, COALESCE(e.total, 0), COALESCE(le.balance_after, 0), a.entry_count, COALESCE(e.n, 0)
+        FROM {ACCOUNT} a
+        LEFT JOIN (
+            SELECT account_id, SUM(amount) AS total, COUNT(*) AS n, MAX(sequence) AS last
+            FROM {ENTRY} GROUP BY account_id
+        ) e ON e.account_id = a.id
+        LEFT JOIN {ENTRY} le ON le.account_id = a.id AND le.sequence = e.last
+        WHERE a.balance <> COALESCE(e.total, 0) OR a.balance <> COALESCE(le.balance_after, 0)
+            OR a.entry_count <> COALESCE(e.n, 0)
+        ORDER BY a.id"""
     return _offenders(
-        finding,
-        f"SELECT a.id, a.balance, COALESCE(e.total, 0), COALESCE(le.balance_after, 0), a.entry_count, "
-        f"COALESCE(e.n, 0) FROM {ACCOUNT} a "
-        f"LEFT JOIN (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n, MAX(sequence) AS last "
-        f"FROM {ENTRY} GROUP BY account_id) e ON e.account_id = a.id "
-        f"LEFT JOIN {ENTRY} le ON le.account_id = a.id AND le.sequence = e.last "
-        f"WHERE a.balance <> COALESCE(e.total, 0) OR a.balance <> COALESCE(le.balance_after, 0) "
-        f"OR a.entry_count <> COALESCE(e.n, 0) ORDER BY a.id",
+        checked,
+        sql,
         lambda r: (
             f"account {r[0]}: balance {r[1]}, entries sum {r[2]}, last balanceAfter {r[3]}, "
             f"entry_count {r[4]} for {r[5]} entries"
@@ -113,25 +118,24 @@ def balances_match_entries() -> Finding:
 
 def running_balances_hold() -> Finding:
     """Each entry's balance_after is the running sum of its account's entries up to it."""
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ENTRY}"), "entries")
-    return _offenders(
-        finding,
-        f"SELECT account_id, sequence FROM (SELECT account_id, sequence, balance_after, "
-        f"SUM(amount) OVER (PARTITION BY account_id ORDER BY sequence ROWS UNBOUNDED PRECEDING) AS running "
-        f"FROM {ENTRY}) w WHERE running <> balance_after ORDER BY account_id, sequence",
-        lambda r: f"account {r[0]} sequence {r[1]}",
-    )
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ENTRY}"), "entries")
+    sql = f"""
+        SELECT account_id, sequence FROM (
+            SELECT account_id, sequence, balance_after,
+                SUM(amount) OVER (PARTITION BY account_id ORDER BY sequence ROWS UNBOUNDED PRECEDING) AS running
+            FROM {ENTRY}
+        ) w
+        WHERE running <> balance_after ORDER BY account_id, sequence"""
+    return _offenders(checked, sql, lambda r: f"account {r[0]} sequence {r[1]}")
 
 
 def sequences_are_gapless() -> Finding:
     """Sequences run 1..n: with UNIQUE (account, sequence), MIN = 1 and MAX = COUNT say it all."""
-    finding = Finding(_scalar(f"SELECT COUNT(DISTINCT account_id) FROM {ENTRY}"), "accounts with entries")
-    return _offenders(
-        finding,
-        f"SELECT account_id, MIN(sequence), MAX(sequence), COUNT(*) FROM {ENTRY} GROUP BY account_id "
-        f"HAVING MIN(sequence) <> 1 OR MAX(sequence) <> COUNT(*) ORDER BY account_id",
-        lambda r: f"account {r[0]}: sequences {r[1]}..{r[2]} for {r[3]} entries",
-    )
+    checked = Finding(_scalar(f"SELECT COUNT(DISTINCT account_id) FROM {ENTRY}"), "accounts with entries")
+    sql = f"""
+        SELECT account_id, MIN(sequence), MAX(sequence), COUNT(*) FROM {ENTRY} GROUP BY account_id
+        HAVING MIN(sequence) <> 1 OR MAX(sequence) <> COUNT(*) ORDER BY account_id"""
+    return _offenders(checked, sql, lambda r: f"account {r[0]}: sequences {r[1]}..{r[2]} for {r[3]} entries")
 
 
 def books_sum_to_zero() -> Finding:
@@ -144,42 +148,41 @@ def books_sum_to_zero() -> Finding:
 
 def no_customer_below_zero() -> Finding:
     customer = f"kind = '{AccountKind.CUSTOMER}'"
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT} WHERE {customer}"), "customer accounts")
-    return _offenders(
-        finding,
-        f"SELECT id, balance, held FROM {ACCOUNT} WHERE {customer} AND (balance < 0 OR held < 0 OR balance < held) "
-        f"ORDER BY id",
-        lambda r: f"account {r[0]}: balance {r[1]}, held {r[2]}",
-    )
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT} WHERE {customer}"), "customer accounts")
+    sql = f"""
+        SELECT id, balance, held FROM {ACCOUNT}
+        WHERE {customer} AND (balance < 0 OR held < 0 OR balance < held) ORDER BY id"""
+    return _offenders(checked, sql, lambda r: f"account {r[0]}: balance {r[1]}, held {r[2]}")
 
 
 def holds_match_pending() -> Finding:
     """held = SUM(amount) of the account's PENDING outgoing transactions, so available = balance - that."""
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
-    return _offenders(
-        finding,
-        f"SELECT a.id, a.held, COALESCE(p.total, 0) FROM {ACCOUNT} a "
-        f"LEFT JOIN (SELECT sender_id, SUM(amount) AS total FROM {TX} WHERE status = '{TransactionStatus.PENDING}' "
-        f"GROUP BY sender_id) p ON p.sender_id = a.id WHERE a.held <> COALESCE(p.total, 0) ORDER BY a.id",
-        lambda r: f"account {r[0]}: held {r[1]}, pending out {r[2]}",
-    )
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
+    sql = f"""
+        WITH pending AS (
+            SELECT sender_id, SUM(amount) AS total FROM {TX} WHERE status = '{TransactionStatus.PENDING}'
+            GROUP BY sender_id
+        )
+        SELECT a.id, a.held, COALESCE(p.total, 0) FROM {ACCOUNT} a LEFT JOIN pending p ON p.sender_id = a.id
+        WHERE a.held <> COALESCE(p.total, 0) ORDER BY a.id"""
+    return _offenders(checked, sql, lambda r: f"account {r[0]}: held {r[1]}, pending out {r[2]}")
 
 
 def postings_match_status() -> Finding:
     """COMPLETED/REVERTED: exactly -amount on the sender and +amount on the receiver; others: no entry."""
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {TX}"), "transactions")
-    return _offenders(
-        finding,
-        f"SELECT t.id, t.status, COALESCE(p.n, 0) FROM {TX} t LEFT JOIN ("
-        f"SELECT e.transaction_id, COUNT(*) AS n, "
-        f"SUM(CASE WHEN e.account_id = x.sender_id AND e.amount = -x.amount THEN 1 ELSE 0 END) AS debits, "
-        f"SUM(CASE WHEN e.account_id = x.receiver_id AND e.amount = x.amount THEN 1 ELSE 0 END) AS credits "
-        f"FROM {ENTRY} e JOIN {TX} x ON x.id = e.transaction_id GROUP BY e.transaction_id"
-        f") p ON p.transaction_id = t.id "
-        f"WHERE (t.status IN {POSTED} AND NOT (COALESCE(p.n, 0) = 2 AND p.debits = 1 AND p.credits = 1)) "
-        f"OR (t.status NOT IN {POSTED} AND COALESCE(p.n, 0) <> 0) ORDER BY t.id",
-        lambda r: f"transaction {r[0]} ({r[1]}, {r[2]} entries)",
-    )
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {TX}"), "transactions")
+    sql = f"""
+        SELECT t.id, t.status, COALESCE(p.n, 0) FROM {TX} t
+        LEFT JOIN (
+            SELECT e.transaction_id, COUNT(*) AS n,
+                SUM(CASE WHEN e.account_id = x.sender_id AND e.amount = -x.amount THEN 1 ELSE 0 END) AS debits,
+                SUM(CASE WHEN e.account_id = x.receiver_id AND e.amount = x.amount THEN 1 ELSE 0 END) AS credits
+            FROM {ENTRY} e JOIN {TX} x ON x.id = e.transaction_id GROUP BY e.transaction_id
+        ) p ON p.transaction_id = t.id
+        WHERE (t.status IN {POSTED} AND NOT (COALESCE(p.n, 0) = 2 AND p.debits = 1 AND p.credits = 1))
+            OR (t.status NOT IN {POSTED} AND COALESCE(p.n, 0) <> 0)
+        ORDER BY t.id"""
+    return _offenders(checked, sql, lambda r: f"transaction {r[0]} ({r[1]}, {r[2]} entries)")
 
 
 def expected_triggers(vendor: str) -> set[tuple[str, str]]:
@@ -218,22 +221,14 @@ def hash_chains_hold() -> Finding:
         if last_hash.get(account_id) != chain_end:
             finding.offend(f"account {account_id}: last_hash is not its last entry's hash")
 
-    for account_id, sequence, transaction_id, amount, balance_after, prev_hash, stored, created_at in _entries():
+    for *hashed, prev_hash, stored in _entries():
+        account_id, sequence = hashed[0], hashed[1]
         finding.checked += 1
         if account_id != current:
             if current is not None:
                 close(current, previous)
             current, previous = account_id, GENESIS_HASH
-        expected = entry_hash(
-            prev_hash=previous,
-            account_id=account_id,
-            sequence=sequence,
-            transaction_id=transaction_id,
-            amount=amount,
-            balance_after=balance_after,
-            created_at=created_at,
-        )
-        if prev_hash != previous or stored != expected:
+        if prev_hash != previous or stored != rehash(previous, hashed):
             finding.offend(f"account {account_id}: chain breaks at sequence {sequence}")
         previous = stored
     if current is not None:
@@ -248,9 +243,7 @@ def _entries() -> Iterator[tuple[Any, ...]]:
     # A server-side cursor on PostgreSQL: memory stays flat whatever the number of entries.
     return (
         Entry.objects.order_by("account_id", "sequence")
-        .values_list(
-            "account_id", "sequence", "transaction_id", "amount", "balance_after", "prev_hash", "hash", "created_at"
-        )
+        .values_list(*HASHED_COLUMNS, "prev_hash", "hash")
         .iterator(chunk_size=CHUNK)
     )
 
@@ -269,18 +262,18 @@ def documents_are_canonical() -> Finding:
 
 def counters_match() -> Finding:
     """The O(1) counters (global totals, per-account sent/received) equal the counted rows."""
-    finding = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT}"), "accounts")
     for name, table, what in ((TRANSACTIONS, TX, "transactions"), (ACCOUNTS, ACCOUNT, "accounts")):
         counted, rows = counter_total(name), _scalar(f"SELECT COUNT(*) FROM {table}")
         if counted != rows:
-            finding.offend(f"{what} counter {counted} for {rows} rows")
+            checked.offend(f"{what} counter {counted} for {rows} rows")
+    sql = f"""
+        SELECT a.id, a.sent_count, COALESCE(s.n, 0), a.received_count, COALESCE(r.n, 0) FROM {ACCOUNT} a
+        LEFT JOIN (SELECT sender_id, COUNT(*) AS n FROM {TX} GROUP BY sender_id) s ON s.sender_id = a.id
+        LEFT JOIN (SELECT receiver_id, COUNT(*) AS n FROM {TX} GROUP BY receiver_id) r ON r.receiver_id = a.id
+        WHERE a.sent_count <> COALESCE(s.n, 0) OR a.received_count <> COALESCE(r.n, 0) ORDER BY a.id"""
     return _offenders(
-        finding,
-        f"SELECT a.id, a.sent_count, COALESCE(s.n, 0), a.received_count, COALESCE(r.n, 0) FROM {ACCOUNT} a "
-        f"LEFT JOIN (SELECT sender_id, COUNT(*) AS n FROM {TX} GROUP BY sender_id) s ON s.sender_id = a.id "
-        f"LEFT JOIN (SELECT receiver_id, COUNT(*) AS n FROM {TX} GROUP BY receiver_id) r ON r.receiver_id = a.id "
-        f"WHERE a.sent_count <> COALESCE(s.n, 0) OR a.received_count <> COALESCE(r.n, 0) ORDER BY a.id",
-        lambda r: f"account {r[0]}: sent_count {r[1]} for {r[2]}, received_count {r[3]} for {r[4]}",
+        checked, sql, lambda r: f"account {r[0]}: sent_count {r[1]} for {r[2]}, received_count {r[3]} for {r[4]}"
     )
 
 

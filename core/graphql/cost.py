@@ -302,16 +302,14 @@ class QueryEstimate:
 
     def _field(self, parent: Any, field: FieldNode, page: Page | None) -> Form:
         name = field.name.value
-        own = Form(fields=1)
         if name.startswith("__"):
-            own.introspection = self._introspection_field(field)
-            own.fields += own.introspection
-            return own
+            introspection = self._introspection_field(field)
+            return Form(fields=1 + introspection, introspection=introspection)
         definition = getattr(parent, "fields", {}).get(name)
         if definition is None:
-            return own
+            return Form(fields=1)
+        own = Form(fields=1)
         parent_name = getattr(parent, "name", "")
-        child = get_named_type(definition.type)
         arguments = {argument.name.value: argument.value for argument in field.arguments or ()}
         mutation = self.schema is not None and parent is self.schema.mutation_type
         if mutation:
@@ -321,29 +319,53 @@ class QueryEstimate:
         if database is not None:
             counts_rows = name == "totalCount" and page is not None and page.filtered
             own.per_group += FILTERED_COUNT_STATEMENTS if counts_rows else database
-        is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
-        if "first" in definition.args or "last" in definition.args:  # a connection
-            sizes = [size for size in (self._int(arguments.get(key)) for key in ("first", "last")) if size is not None]
-            size = min(sizes) if sizes else DEFAULT_PAGE
-            own.nodes += size
-            if is_list:
-                own.add_list(self.form(child, field.selection_set), size)
-            else:
-                filters = COUNTED_FILTERS.get((parent_name, name), frozenset())
-                filtered = any(self._value(arguments.get(key)) is not None for key in filters)
-                own.add(self.form(child, field.selection_set, Page(size, filtered)))
-        elif is_list:
-            bound = self._bound(parent_name, name, child, arguments, page)
-            if "ids" in definition.args or (database is not None and is_composite_type(child)):
-                own.nodes += bound  # objects looked up, or loaded from the database
-            own.add_list(self.form(child, field.selection_set), bound)
+        if "first" in definition.args or "last" in definition.args:
+            own.add(self._connection(parent_name, name, definition, field, arguments))
         else:
-            if database is not None and is_composite_type(child):
-                own.nodes += 1  # an object loaded from the database
-            own.add(self.form(child, field.selection_set))
+            own.add(self._value_form(parent_name, name, definition, field, arguments, page))
         if mutation:
             self._input = {}
         return own
+
+    def _connection(
+        self, parent: str, name: str, definition: Any, field: FieldNode, arguments: Mapping[str, ValueNode]
+    ) -> Form:
+        """A field with ``first``/``last``: its page of objects (or a list of them) and what is asked of it."""
+        child = get_named_type(definition.type)
+        sizes = [size for size in (self._int(arguments.get(key)) for key in ("first", "last")) if size is not None]
+        size = min(sizes) if sizes else DEFAULT_PAGE
+        form = Form(nodes=size)
+        if isinstance(get_nullable_type(definition.type), GraphQLList):
+            form.add_list(self.form(child, field.selection_set), size)
+        else:
+            filters = COUNTED_FILTERS.get((parent, name), frozenset())
+            filtered = any(self._value(arguments.get(key)) is not None for key in filters)
+            form.add(self.form(child, field.selection_set, Page(size, filtered)))
+        return form
+
+    def _value_form(
+        self,
+        parent: str,
+        name: str,
+        definition: Any,
+        field: FieldNode,
+        arguments: Mapping[str, ValueNode],
+        page: Page | None,
+    ) -> Form:
+        """Any other field's value: a list (bounded) or one value, objects counted when they are looked up."""
+        child = get_named_type(definition.type)
+        loads_objects = DATABASE_FIELDS.get((parent, name)) is not None and is_composite_type(child)
+        form = Form()
+        if isinstance(get_nullable_type(definition.type), GraphQLList):
+            bound = self._bound(parent, name, child, arguments, page)
+            if "ids" in definition.args or loads_objects:
+                form.nodes += bound  # objects looked up, or loaded from the database
+            form.add_list(self.form(child, field.selection_set), bound)
+        else:
+            if loads_objects:
+                form.nodes += 1  # an object loaded from the database
+            form.add(self.form(child, field.selection_set))
+        return form
 
     def _bound(self, parent: str, name: str, child: Any, arguments: Mapping[str, ValueNode], page: Page | None) -> int:
         if name == "edges" and page is not None:
@@ -393,18 +415,7 @@ class QueryEstimate:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                # Every (selection, object) measured is in the answer at least once, so the fields measured
-                # are a lower bound of the total: past the budget, the total is too.
-                self._measured += 1
-                if budget is not None and self._measured > budget:
-                    raise TooLarge
-                total += 1
-                if selection.selection_set is None:
-                    if kind == "__Directive" and selection.name.value == "locations":
-                        total += len(element.locations)
-                    continue
-                for child_kind, child in _introspection_children(self.schema, kind, element, selection.name.value):
-                    total += self._introspect(child_kind, child, selection.selection_set)
+                total += self._introspect_field(kind, element, selection)
             elif isinstance(selection, InlineFragmentNode):
                 total += self._introspect(kind, element, selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
@@ -414,6 +425,20 @@ class QueryEstimate:
         self._open.discard(key)
         self._introspected[key] = total
         return total
+
+    def _introspect_field(self, kind: str, element: Any, selection: FieldNode) -> int:
+        """Values of one field of an introspection object: itself, and what it holds."""
+        # Every (selection, object) measured is in the answer at least once, so the fields measured
+        # are a lower bound of the total: past the budget, the total is too.
+        self._measured += 1
+        if self.introspection_budget is not None and self._measured > self.introspection_budget:
+            raise TooLarge
+        if selection.selection_set is None:
+            if kind == "__Directive" and selection.name.value == "locations":
+                return 1 + len(element.locations)
+            return 1
+        children = _introspection_children(self.schema, kind, element, selection.name.value)
+        return 1 + sum(self._introspect(child_kind, child, selection.selection_set) for child_kind, child in children)
 
     # --- values and types ------------------------------------------------------------------
 
@@ -448,35 +473,42 @@ def _frozen(value: Any) -> Any:
 def _introspection_children(schema: Any, kind: str, element: Any, name: str) -> list[tuple[str, Any]]:
     """The introspection objects ``name`` holds on ``element`` (an object of type ``kind``), as the schema has them."""
     if kind == "__Schema":
-        if name == "types":
-            return [("__Type", t) for t in schema.type_map.values()]
-        if name == "directives":
-            return [("__Directive", d) for d in schema.directives]
-        roots = {
-            "queryType": schema.query_type,
-            "mutationType": schema.mutation_type,
-            "subscriptionType": schema.subscription_type,
-        }
-        root = roots.get(name)
-        return [("__Type", root)] if root is not None else []
+        return _schema_children(schema, name)
     if kind == "__Type":
-        if name == "fields" and (is_object_type(element) or is_interface_type(element)):
-            return [("__Field", f) for f in element.fields.values()]
-        if name == "interfaces" and (is_object_type(element) or is_interface_type(element)):
-            return [("__Type", t) for t in element.interfaces]
-        if name == "possibleTypes" and is_abstract_type(element):
-            return [("__Type", t) for t in schema.get_possible_types(element)]
-        if name == "enumValues" and is_enum_type(element):
-            return [("__EnumValue", v) for v in element.values.values()]
-        if name == "inputFields" and is_input_object_type(element):
-            return [("__InputValue", f) for f in element.fields.values()]
-        if name == "ofType" and is_wrapping_type(element):
-            return [("__Type", element.of_type)]
-        return []
+        return _type_children(schema, element, name)
     if kind in ("__Field", "__Directive") and name == "args":
         return [("__InputValue", a) for a in element.args.values()]
     if kind in ("__Field", "__InputValue") and name == "type":
         return [("__Type", element.type)]
+    return []
+
+
+_ROOT_TYPES = {"queryType": "query_type", "mutationType": "mutation_type", "subscriptionType": "subscription_type"}
+
+
+def _schema_children(schema: Any, name: str) -> list[tuple[str, Any]]:
+    if name == "types":
+        return [("__Type", t) for t in schema.type_map.values()]
+    if name == "directives":
+        return [("__Directive", d) for d in schema.directives]
+    root = getattr(schema, _ROOT_TYPES[name]) if name in _ROOT_TYPES else None
+    return [("__Type", root)] if root is not None else []
+
+
+def _type_children(schema: Any, element: Any, name: str) -> list[tuple[str, Any]]:
+    has_fields = is_object_type(element) or is_interface_type(element)
+    if name == "fields" and has_fields:
+        return [("__Field", f) for f in element.fields.values()]
+    if name == "interfaces" and has_fields:
+        return [("__Type", t) for t in element.interfaces]
+    if name == "possibleTypes" and is_abstract_type(element):
+        return [("__Type", t) for t in schema.get_possible_types(element)]
+    if name == "enumValues" and is_enum_type(element):
+        return [("__EnumValue", v) for v in element.values.values()]
+    if name == "inputFields" and is_input_object_type(element):
+        return [("__InputValue", f) for f in element.fields.values()]
+    if name == "ofType" and is_wrapping_type(element):
+        return [("__Type", element.of_type)]
     return []
 
 

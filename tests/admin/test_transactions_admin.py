@@ -87,7 +87,9 @@ def test_search_by_id_global_id_or_idempotency_key(admin_client: Client, settlem
     assert listed_ids(text(admin_client.get(CHANGELIST, {"q": "no-such-thing"}))) == set()
 
 
-def test_search_reads_an_id_as_the_api_does_one_spelling_ascii_digits(admin_client: Client, settlement: Account) -> None:
+def test_search_reads_an_id_as_the_api_does_one_spelling_ascii_digits(
+    admin_client: Client, settlement: Account
+) -> None:
     """``core.graphql.node.parse_id`` decides: "Transaction:01" and "²" name nothing (the latter once crashed int())."""
     alice, bob = make_account(500_000), make_account()
     first = transfer(alice, bob, 100)
