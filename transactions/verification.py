@@ -25,7 +25,7 @@ from core.counters import ACCOUNTS, TRANSACTIONS, counter_total
 from core.documents import is_canonical
 from core.triggers import installed_triggers
 from transactions.hashing import GENESIS_HASH, HASHED_COLUMNS, rehash
-from transactions.models import Entry, Transaction, TransactionStatus
+from transactions.models import POSTED_STATUSES, Entry, Transaction, TransactionStatus
 from transactions.triggers import ALL_SCRIPTS
 
 SAMPLE = 5  # offenders named per breached invariant; the count is always complete
@@ -34,7 +34,7 @@ CHUNK = 5000  # entries per fetch of the streamed hash-chain check
 ACCOUNT = Account._meta.db_table
 ENTRY = Entry._meta.db_table
 TX = Transaction._meta.db_table
-POSTED = f"('{TransactionStatus.COMPLETED}', '{TransactionStatus.REVERTED}')"
+POSTED = "(" + ", ".join(f"'{status}'" for status in sorted(POSTED_STATUSES)) + ")"  # as SQL
 
 
 @dataclass
