@@ -3,16 +3,22 @@
     python -m bench.ha [--scenario postmaster|node|control|all] [--clients 16] [--before 8] [--after 20]
 
 On the pair of ``make ha-up`` (deploy/ha/README.md), per scenario: a fresh database
-migrated through the multi-host URL; two gunicorn processes on it; accounts; then
-16 client threads making PIX transfers over HTTP, each with its own idempotency
-key, retried with the same key on a connection error, a 5xx or a top-level
-INTERNAL/UNAVAILABLE error (safe: a key that committed returns its transaction)
-until acknowledged. Every fourth acknowledged transfer is read back. After
-``--before`` seconds the primary is killed, the load runs ``--after`` more seconds,
-then the checks run on whichever node is primary now:
+migrated through the multi-host URL; two gunicorn processes on the two URLs
+``ha.sh urls`` prints (``DATABASE_URL``, read-write, and ``DATABASE_REPLICA_URL``,
+prefer-standby: queries read on the standby); accounts; then 16 client threads
+making PIX transfers over HTTP, each with its own idempotency key, retried with
+the same key on a connection error or a 5xx (UNAVAILABLE + 503 is the app's answer
+to a lost connection; INTERNAL is counted and must not occur) until acknowledged.
+After each acknowledged transfer its client reads it back, sending the
+``Ledger-Read-After`` token the mutation answered: the app serves that read on the
+standby once it has replayed the commit, else on the primary. After ``--before``
+seconds the primary is killed, the load runs ``--after`` more seconds, then the
+checks run on whichever node is primary now:
 
 - every acknowledged transfer exists exactly once, with the ID and status the client saw;
-- no client read its own acknowledged transfer as missing;
+- every acknowledgement carried a read-after token, and no client's read (with it) found
+  its own acknowledged transfer missing;
+- no answer was INTERNAL: a lost connection is UNAVAILABLE (503, Retry-After);
 - the balances sum to 0 and no customer balance (nor available balance) is negative;
 - ``manage.py verify_ledger`` exits 0;
 - the write outage: from the kill to the first acknowledgement of a request sent after it.
@@ -23,6 +29,10 @@ dies); ``control`` is ``node`` with the app's sessions at ``synchronous_commit =
 local`` and replication paused (the primary's walsender SIGSTOPped) for the last
 ``--pause`` seconds before the kill: the checks must then find lost transfers,
 which shows that they can fail. The pair is healed (``ha.sh up``) after each one.
+
+``--throughput`` measures instead, with no kill: single transfers over HTTP on one
+plain server and on the pair, and a 50-row transactions page with reads on the
+standby and on the primary only (``DATABASE_REPLICA_URL`` set or not).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -56,7 +67,8 @@ from bench import ha_cluster as pair
 ROOT = pair.ROOT
 PYTHON = sys.executable
 LOGS = ROOT / "artifacts" / "ha"
-RETRY_CODES = {"INTERNAL", "UNAVAILABLE"}
+RETRY_CODES = {"INTERNAL", "UNAVAILABLE"}  # retried (same key), but an INTERNAL is counted as a failure
+READ_AFTER = "Ledger-Read-After"
 
 CREATE_ACCOUNT = (
     "mutation($name: String!, $document: String!) { createAccount(input: {name: $name, document: $document, "
@@ -68,6 +80,7 @@ TRANSFER = (
     "{ transaction { id status } errors { code field message } } }"
 )
 READ_BACK = "query($id: ID!) { transaction(id: $id) { id idempotencyKey } }"
+PAGE = "query { transactions(first: 50) { edges { node { id amount sender { name } receiver { name } } } } }"
 
 
 @dataclass
@@ -78,6 +91,8 @@ class Ack:
     sent: float  # when the acknowledged attempt was sent (monotonic)
     acked: float
     attempts: int
+    port: int = 0  # the app process that acknowledged it
+    read_after: str | None = None  # the Ledger-Read-After header of that answer
 
 
 @dataclass
@@ -92,8 +107,20 @@ class Result:
     gave_up: int = 0
     committed_unacknowledged: int = 0
     rejected: int = 0
-    reads: int = 0
+    unavailable_503: int = 0  # answers UNAVAILABLE with HTTP 503: the app's word for a lost connection
+    internal: int = 0  # answers INTERNAL (or HTTP 500): a failover must never cause one
+    other_5xx: int = 0
+    connection_errors: int = 0
+    acks_without_token: int = 0  # acknowledgements with no (or inconsistent) Ledger-Read-After
+    reads: int = 0  # reads of a client's own acknowledged transfer, each sending its token
     reads_missing: int = 0
+    reads_unanswered: int = 0  # reads never answered within 30 s
+    later_reads: int = 0  # after the load, reads (with their tokens) of transfers acknowledged before the kill
+    later_reads_missing: int = 0
+    # Scans of the transactions table the standby itself ran from the load's start to the kill
+    # (its own statistics): > 0 shows that reads were served there. Not a read count (a read
+    # is several index scans).
+    standby_scans_before_kill: int | None = None
     balance_sum: int | None = None
     negative_balances: int | None = None
     verify_ledger_exit: int | None = None
@@ -104,6 +131,7 @@ class Result:
     failed_attempts: dict[str, int] = field(default_factory=dict)
     acks_per_second: dict[int, int] = field(default_factory=dict)
     lost_keys: list[str] = field(default_factory=list)
+    internal_answers: list[str] = field(default_factory=list)  # the first INTERNAL answers, if any
     verify_ledger_output: str = ""
 
     def ok(self) -> bool:
@@ -111,7 +139,10 @@ class Result:
         return (
             self.acknowledged > 0
             and self.lost == self.duplicated == self.mismatched == self.reads_missing == 0
-            and self.rejected == self.gave_up == 0
+            and self.rejected == self.gave_up == self.internal == self.acks_without_token == 0
+            and self.reads > 0
+            and self.later_reads > 0
+            and self.reads_unanswered == self.later_reads_missing == 0
             and self.balance_sum == 0
             and self.negative_balances == 0
             and self.verify_ledger_exit == 0
@@ -125,8 +156,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def app_env(database_url: str) -> dict[str, str]:
+def app_env(database_url: str, replica_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "GUNICORN_", "PROMETHEUS_"))}
+    if replica_url:
+        env["DATABASE_REPLICA_URL"] = replica_url
     env.update(
         DATABASE_URL=database_url,
         DEBUG="false",
@@ -173,15 +206,17 @@ def prepare(database: str, server: str, database_url: str) -> str:
 
 
 @contextmanager
-def app_servers(database_url: str, count: int, logs: Path) -> Iterator[list[int]]:
-    """``count`` gunicorn processes (2 workers x 4 threads each) on free loopback ports."""
+def app_servers(
+    database_url: str, count: int, logs: Path, replica_url: str | None = None, prefix: str = "app"
+) -> Iterator[list[int]]:
+    """``count`` gunicorn processes (2 workers x 4 threads each) on free loopback ports; logs: ``prefix<n>.log``."""
     gunicorn = str(Path(PYTHON).parent / "gunicorn")
     processes: list[subprocess.Popen[bytes]] = []
     ports = [free_port() for _ in range(count)]
     try:
         for index, port in enumerate(ports):
-            env = {**app_env(database_url), "GUNICORN_BIND": f"127.0.0.1:{port}"}
-            log = (logs / f"app{index + 1}.log").open("ab")
+            env = {**app_env(database_url, replica_url), "GUNICORN_BIND": f"127.0.0.1:{port}"}
+            log = (logs / f"{prefix}{index + 1}.log").open("ab")
             processes.append(
                 subprocess.Popen(
                     [gunicorn, "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
@@ -214,11 +249,30 @@ def app_servers(database_url: str, count: int, logs: Path) -> Iterator[list[int]
                 process.wait(timeout=10)
 
 
-def post(connection: http.client.HTTPConnection, key: str, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
+def post(
+    connection: http.client.HTTPConnection,
+    key: str,
+    query: str,
+    variables: dict[str, Any],
+    read_after: str | None = None,
+) -> tuple[int, Any]:
+    return post_full(connection, key, query, variables, read_after)[:2]
+
+
+def post_full(
+    connection: http.client.HTTPConnection,
+    key: str,
+    query: str,
+    variables: dict[str, Any],
+    read_after: str | None = None,
+) -> tuple[int, Any, str | None]:
+    """Status, JSON body and the ``Ledger-Read-After`` response header of one GraphQL POST."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if read_after is not None:
+        headers[READ_AFTER] = read_after
     connection.request("POST", "/graphql", json.dumps({"query": query, "variables": variables}), headers)
     response = connection.getresponse()
-    return response.status, json.loads(response.read())
+    return response.status, json.loads(response.read()), response.getheader(READ_AFTER)
 
 
 def error_code(body: Any) -> str:
@@ -226,6 +280,28 @@ def error_code(body: Any) -> str:
     if errors:
         return str((errors[0].get("extensions") or {}).get("code", "?"))
     return ""
+
+
+def error_codes(body: Any) -> set[str]:
+    """Every ``extensions.code`` in a body: top-level errors and any payload's ``errors { code }``."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            errors = value.get("errors")
+            for error in errors if isinstance(errors, list) else ():
+                if isinstance(error, dict):
+                    code = (error.get("extensions") or {}).get("code") or error.get("code")
+                    if code:
+                        found.add(str(code))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(body)
+    return found
 
 
 def seed_accounts(port: int, api_key: str, count: int) -> list[str]:
@@ -258,10 +334,27 @@ def decode_pk(global_id: str) -> int:
 
 
 class Load:
-    """Client threads making transfers until stopped; each retries its transfer until acknowledged."""
+    """Client threads making transfers until stopped; each retries its transfer until acknowledged, then reads it back.
 
-    def __init__(self, ports: list[int], api_key: str, accounts: list[str], clients: int, run_id: str) -> None:
+    ``read_back_every``: after every n-th acknowledged transfer its client reads it,
+    sending the ``Ledger-Read-After`` token the mutation answered (0: never, for a
+    pure write rate). ``expect_token``: every acknowledgement must carry that token
+    (the app has a replica); one that does not is counted.
+    """
+
+    def __init__(
+        self,
+        ports: list[int],
+        api_key: str,
+        accounts: list[str],
+        clients: int,
+        run_id: str,
+        *,
+        read_back_every: int = 4,
+        expect_token: bool = False,
+    ) -> None:
         self.ports, self.api_key, self.accounts, self.run_id = ports, api_key, accounts, run_id
+        self.read_back_every, self.expect_token = read_back_every, expect_token
         self.stop_event = threading.Event()
         self.stopped_at = 0.0
         self.lock = threading.Lock()
@@ -269,8 +362,14 @@ class Load:
         self.gave_up: list[str] = []
         self.rejected: list[tuple[str, Any]] = []
         self.failures: Counter[str] = Counter()
+        self.unavailable = self.internal = self.other_5xx = self.connection_errors = 0
+        self.internal_answers: list[tuple[float, int, Any]] = []  # the first few, for the report
+        self.acks_without_token: list[str] = []
         self.reads = 0
         self.reads_missing: list[str] = []
+        self.reads_unanswered: list[str] = []
+        self.later_reads = 0
+        self.later_reads_missing: list[str] = []
         self.threads = [threading.Thread(target=self.client, args=(i,), daemon=True) for i in range(clients)]
 
     def start(self) -> None:
@@ -298,20 +397,41 @@ class Load:
             amount = f"{rng.randint(1, 500) / 100:.2f}"
             variables = {"a": sender, "b": receiver, "amount": amount, "key": key}
             ack = self.transfer(connections, index, key, variables, rng)
-            if ack is not None and sequence % 4 == 0:
-                self.read_back(connections, index, ack, rng)
+            if ack is not None and self.read_back_every and sequence % self.read_back_every == 0:
+                self.read_back(connections, ack, rng)
 
     def call(
-        self, connections: dict[int, http.client.HTTPConnection], port: int, query: str, variables: dict[str, Any]
-    ) -> tuple[int, Any] | None:
+        self,
+        connections: dict[int, http.client.HTTPConnection],
+        port: int,
+        query: str,
+        variables: dict[str, Any],
+        read_after: str | None = None,
+    ) -> tuple[int, Any, str | None] | None:
         try:
-            return post(connections[port], self.api_key, query, variables)
+            return post_full(connections[port], self.api_key, query, variables, read_after)
         except (OSError, http.client.HTTPException, ValueError) as error:
             connections[port].close()
             connections[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
             with self.lock:
+                self.connection_errors += 1
                 self.failures[f"connection: {type(error).__name__}"] += 1
             return None
+
+    def note(self, status: int, body: Any) -> set[str]:
+        """Counts an answer that was not a success, by kind; returns its error codes."""
+        codes = error_codes(body)
+        with self.lock:
+            self.failures[f"HTTP {status} {','.join(sorted(codes)) or '-'}"] += 1
+            if "INTERNAL" in codes or status == 500:
+                self.internal += 1
+                if len(self.internal_answers) < 10:
+                    self.internal_answers.append((time.monotonic(), status, body))
+            elif status == 503 and "UNAVAILABLE" in codes:
+                self.unavailable += 1
+            elif status >= 500:
+                self.other_5xx += 1
+        return codes
 
     def transfer(
         self,
@@ -328,18 +448,20 @@ class Load:
             sent = time.monotonic()
             answer = self.call(connections, port, TRANSFER, variables)
             if answer is not None:
-                status, body = answer
+                status, body, header = answer
                 payload = ((body.get("data") or {}) if isinstance(body, dict) else {}).get("createTransaction")
                 if status == 200 and payload and payload.get("transaction"):
                     transaction = payload["transaction"]
-                    ack = Ack(key, decode_pk(transaction["id"]), transaction["status"], sent, time.monotonic(), attempt)
+                    token = (body.get("extensions") or {}).get("readAfter")
+                    pk, acked = decode_pk(transaction["id"]), time.monotonic()
+                    ack = Ack(key, pk, transaction["status"], sent, acked, attempt, port, header)
                     with self.lock:
                         self.acks.append(ack)
+                        if self.expect_token and (header is None or header != token):
+                            self.acks_without_token.append(key)
                     return ack
-                code = error_code(body)
-                with self.lock:
-                    self.failures[f"HTTP {status} {code or (payload or {}).get('errors')}"] += 1
-                if status < 500 and code not in RETRY_CODES:
+                codes = self.note(status, body)
+                if status < 500 and not codes & RETRY_CODES:
                     with self.lock:
                         self.rejected.append((key, body))
                     return None
@@ -350,21 +472,59 @@ class Load:
             time.sleep(rng.uniform(0.02, 0.1))
 
     def read_back(
-        self, connections: dict[int, http.client.HTTPConnection], index: int, ack: Ack, rng: random.Random
+        self, connections: dict[int, http.client.HTTPConnection], ack: Ack, rng: random.Random, later: bool = False
     ) -> None:
-        """The client reads its own acknowledged transfer: after a failover it must still be there."""
+        """The client reads its own acknowledged transfer with the token it was given: it must be there.
+
+        Sent to the other app process than the one that acknowledged it, whose
+        connections have seen nothing of that write. ``later``: a read after the
+        failover (``read_again``), counted apart.
+        """
         global_id = base64.b64encode(f"Transaction:{ack.pk}".encode()).decode()
+        port = next((p for p in self.ports if p != ack.port), ack.port)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            port = self.ports[(index + 1) % len(self.ports)]  # the other process than the write's, often
-            answer = self.call(connections, port, READ_BACK, {"id": global_id})
-            if answer is not None and answer[0] == 200 and "errors" not in answer[1]:
-                with self.lock:
-                    self.reads += 1
-                    if answer[1]["data"]["transaction"] is None:
-                        self.reads_missing.append(ack.key)
-                return
+            answer = self.call(connections, port, READ_BACK, {"id": global_id}, ack.read_after)
+            if answer is not None:
+                status, body, _ = answer
+                if status == 200 and isinstance(body, dict) and not body.get("errors"):
+                    found = body["data"]["transaction"]
+                    missing = found is None or found.get("idempotencyKey") != ack.key
+                    with self.lock:
+                        if later:
+                            self.later_reads += 1
+                        else:
+                            self.reads += 1
+                        if missing:
+                            (self.later_reads_missing if later else self.reads_missing).append(ack.key)
+                    return
+                self.note(status, body)
             time.sleep(rng.uniform(0.02, 0.1))
+        with self.lock:
+            self.reads_unanswered.append(ack.key)
+
+    def read_again(self, killed_at: float, limit: int = 400, threads: int = 8) -> None:
+        """After the load, clients read again what they were acknowledged before the kill, with its token.
+
+        Every transfer of the last 5 s before the kill (the ones a promoted standby
+        would lack if commits did not wait for it), then others at random, up to ``limit``.
+        """
+        rng = random.Random(self.run_id)
+        before = [ack for ack in self.acks if ack.acked < killed_at]
+        recent = [ack for ack in before if ack.acked >= killed_at - 5][:limit]
+        older = [ack for ack in before if ack.acked < killed_at - 5]
+        chosen = recent + rng.sample(older, min(len(older), limit - len(recent)))
+
+        def reader(part: list[Ack]) -> None:
+            connections = {port: http.client.HTTPConnection("127.0.0.1", port, timeout=15) for port in self.ports}
+            for ack in part:
+                self.read_back(connections, ack, rng, later=True)
+
+        workers = [threading.Thread(target=reader, args=(chosen[i::threads],)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
 
 
 def check(result: Result, database: str, database_url: str, load: Load) -> None:
@@ -392,7 +552,12 @@ def check(result: Result, database: str, database_url: str, load: Load) -> None:
     result.committed_unacknowledged = len(set(stored) - acked_keys)
     result.gave_up = len(load.gave_up)
     result.rejected = len(load.rejected)
+    result.unavailable_503, result.internal = load.unavailable, load.internal
+    result.other_5xx, result.connection_errors = load.other_5xx, load.connection_errors
+    result.acks_without_token = len(load.acks_without_token)
     result.reads, result.reads_missing = load.reads, len(load.reads_missing)
+    result.reads_unanswered = len(load.reads_unanswered)
+    result.later_reads, result.later_reads_missing = load.later_reads, len(load.later_reads_missing)
     result.balance_sum, result.negative_balances = int(total), int(negatives)
     verify = manage(database_url, "verify_ledger", timeout=300)
     result.verify_ledger_exit = verify.returncode
@@ -435,8 +600,10 @@ def run_scenario(
     pair.wait_healthy()
     result = Result(scenario)
     database = f"ledger_ha_{scenario}"
-    extra = "&options=-c%20synchronous_commit%3Dlocal" if scenario == "control" else ""
-    database_url = pair.pair_url(database, extra=extra)
+    urls = pair.printed_urls(database)
+    database_url, replica_url = urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
+    if scenario == "control":  # the app's own sessions stop waiting for the standby
+        database_url += "&options=-c%20synchronous_commit%3Dlocal"
     api_key = prepare(database, pair.pair_conninfo("postgres"), database_url)
 
     states = pair.StateLog()
@@ -448,13 +615,17 @@ def run_scenario(
             time.sleep(0.1)
 
     poller = threading.Thread(target=poll, daemon=True)
-    with app_servers(database_url, 2, LOGS) as ports:
+    for old_log in LOGS.glob(f"{scenario}-app*.log"):
+        old_log.unlink()
+    with app_servers(database_url, 2, LOGS, replica_url, prefix=f"{scenario}-app") as ports:
         ids = seed_accounts(ports[0], api_key, accounts)
-        load = Load(ports, api_key, ids, clients, f"{scenario}-{uuid.uuid4().hex[:8]}")
+        run_id = f"{scenario}-{uuid.uuid4().hex[:8]}"
+        load = Load(ports, api_key, ids, clients, run_id, read_back_every=1, expect_token=True)
         poller.start()
+        old, standby = pair.primary(), pair.secondary()
+        scans_at_start = pair.table_scans(standby, database, "transactions_transaction")
         started_at = time.monotonic()
         load.start()
-        old = pair.primary()
         result.old_primary = old.name
         stopped: list[int] = []
         if scenario == "control":
@@ -465,6 +636,9 @@ def run_scenario(
             time.sleep(pause)
         else:
             time.sleep(before)
+        scans_at_kill = pair.table_scans(standby, database, "transactions_transaction")
+        if scans_at_start is not None and scans_at_kill is not None:
+            result.standby_scans_before_kill = scans_at_kill - scans_at_start
         killed_at = time.monotonic()
         if scenario == "postmaster":
             pair.kill_postmaster(old)
@@ -472,6 +646,7 @@ def run_scenario(
             pair.kill_node(old, also=stopped)
         time.sleep(after)
         load.stop()
+        load.read_again(killed_at)
     polling.set()
     poller.join(timeout=5)
     with psycopg.connect(pair.pair_conninfo("postgres"), autocommit=True) as conn:
@@ -479,6 +654,10 @@ def run_scenario(
     result.new_primary = next((node.name for node in pair.nodes() if node.port == new_port), str(new_port))
     measure(result, load, states, killed_at, started_at)
     check(result, database, database_url, load)
+    result.internal_answers = [
+        f"{when - killed_at:+.2f} s after the kill: HTTP {status} {json.dumps(body)[:400]}"
+        for when, status, body in load.internal_answers
+    ]
     (LOGS / f"{scenario}-states.json").write_text(json.dumps(states.changes, indent=1))
     (LOGS / f"{scenario}.json").write_text(json.dumps(asdict(result), indent=1))
     pair.ha("up")  # restarts a killed node's keeper; the old primary rejoins as secondary
@@ -489,21 +668,25 @@ def run_scenario(
 SINGLE_NODE = os.environ.get("LEDGER_HA_SINGLE_NODE", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
 
-def throughput(target: str, *, clients: int = 16, seconds: float = 20.0, accounts: int = 200) -> float:
-    """Acknowledged transfers/s of the same load, no kill: on the pair ("pair") or one plain server ("single")."""
-    database = f"ledger_ha_throughput_{target}"
+def target_urls(target: str, database: str) -> tuple[str, str, str | None]:
+    """(maintenance conninfo, DATABASE_URL, DATABASE_REPLICA_URL) of "single" or "pair" (with its replica)."""
     if target == "pair":
         pair.ha("up")
         pair.wait_healthy()
-        server, database_url = pair.pair_conninfo("postgres"), pair.pair_url(database)
-    else:
-        params = psycopg.conninfo.conninfo_to_dict(SINGLE_NODE)
-        server = SINGLE_NODE
-        database_url = f"postgres://{params['user']}@{params['host']}:{params['port']}/{database}"
+        urls = pair.printed_urls(database)
+        return pair.pair_conninfo("postgres"), urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
+    params = psycopg.conninfo.conninfo_to_dict(SINGLE_NODE)
+    return SINGLE_NODE, f"postgres://{params['user']}@{params['host']}:{params['port']}/{database}", None
+
+
+def throughput(target: str, *, clients: int = 16, seconds: float = 20.0, accounts: int = 200) -> float:
+    """Acknowledged single transfers/s over HTTP, no kill, no reads: on the pair ("pair") or one plain server."""
+    database = f"ledger_ha_throughput_{target}"
+    server, database_url, replica_url = target_urls(target, database)
     api_key = prepare(database, server, database_url)
-    with app_servers(database_url, 2, LOGS) as ports:
+    with app_servers(database_url, 2, LOGS, replica_url) as ports:
         ids = seed_accounts(ports[0], api_key, accounts)
-        load = Load(ports, api_key, ids, clients, f"throughput-{target}")
+        load = Load(ports, api_key, ids, clients, f"throughput-{target}", read_back_every=0)
         load.start()
         time.sleep(2)  # warm: connections open, caches full
         counted_from, already = time.monotonic(), len(load.acks)
@@ -515,15 +698,92 @@ def throughput(target: str, *, clients: int = 16, seconds: float = 20.0, account
     return rate
 
 
+@dataclass
+class PageRate:
+    reads_on: str  # "standby" (DATABASE_REPLICA_URL set) or "primary" (not set)
+    requests_per_s: float
+    answered: int
+    failed: int  # answers that were not a full 50-row page
+    standby_scans: int | None  # scans of the transactions table the standby itself ran during the run
+
+
+def page_rate(ports: list[int], api_key: str, clients: int, seconds: float) -> tuple[float, int, int]:
+    """Full 50-row pages/s from ``clients`` threads (keep-alive, no token), after a 2 s warm-up."""
+    stop, lock = threading.Event(), threading.Lock()
+    counts = {"ok": 0, "failed": 0, "counting": 0}
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", ports[index % len(ports)], timeout=15)
+        while not stop.is_set():
+            try:
+                status, body = post(connection, api_key, PAGE, {})
+                full = status == 200 and len(body["data"]["transactions"]["edges"]) == 50
+            except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
+                connection.close()
+                full = False
+            with lock:
+                if counts["counting"]:
+                    counts["ok" if full else "failed"] += 1
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    with lock:
+        counts["counting"], counted_from = 1, time.monotonic()
+    time.sleep(seconds)
+    with lock:
+        counts["counting"], elapsed = 0, time.monotonic() - counted_from
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    return counts["ok"] / elapsed, counts["ok"], counts["failed"]
+
+
+def page_throughput(
+    *, clients: int = 16, seconds: float = 20.0, rounds: int = 2, accounts: int = 200
+) -> list[PageRate]:
+    """The 50-row transactions page on the pair, queries on the standby vs on the primary only, alternating.
+
+    The same database and load each time; only ``DATABASE_REPLICA_URL`` differs.
+    The standby's own scan count (read after the app processes exit, which
+    flushes their statistics) shows where the pages were served.
+    """
+    database = "ledger_ha_pages"
+    server, database_url, replica_url = target_urls("pair", database)
+    api_key = prepare(database, server, database_url)
+    with app_servers(database_url, 1, LOGS) as ports:
+        seed_accounts(ports[0], api_key, accounts)  # each opening balance is a transaction: 200 rows
+    rates = []
+    for _ in range(rounds):
+        for reads_on in ("primary", "standby"):
+            standby = pair.secondary()
+            before = pair.table_scans(standby, database, "transactions_transaction")
+            with app_servers(database_url, 2, LOGS, replica_url if reads_on == "standby" else None) as ports:
+                rate, answered, failed = page_rate(ports, api_key, clients, seconds)
+            time.sleep(1)
+            after = pair.table_scans(standby, database, "transactions_transaction")
+            scans = after - before if before is not None and after is not None else None
+            rates.append(PageRate(reads_on, round(rate, 1), answered, failed, scans))
+            print(f"50-row page, reads on the {reads_on}: {rate:.1f} requests/s ({scans} standby scans)", flush=True)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return rates
+
+
 def summary(result: Result) -> str:
     return (
         f"{result.scenario:>10}: {result.old_primary} -> {result.new_primary}; "
         f"write outage {result.write_outage_s} s (promotion {result.promotion_s} s, longest gap "
         f"{result.longest_ack_gap_s} s); acknowledged {result.acknowledged}, lost {result.lost}, "
-        f"duplicated {result.duplicated}, mismatched {result.mismatched}, read missing {result.reads_missing}/"
-        f"{result.reads}, gave up {result.gave_up}, committed unacknowledged {result.committed_unacknowledged}; "
-        f"sum {result.balance_sum}, negative {result.negative_balances}, verify_ledger exit "
-        f"{result.verify_ledger_exit}; {result.throughput_before_kill} transfers/s before the kill"
+        f"duplicated {result.duplicated}, mismatched {result.mismatched}; reads with token {result.reads}, "
+        f"missing {result.reads_missing}, unanswered {result.reads_unanswered}; reads after the failover "
+        f"{result.later_reads}, missing {result.later_reads_missing}; standby scans before the "
+        f"kill {result.standby_scans_before_kill}; answers 503 UNAVAILABLE {result.unavailable_503}, INTERNAL "
+        f"{result.internal}, other 5xx {result.other_5xx}, connection errors {result.connection_errors}; acks "
+        f"without token {result.acks_without_token}; gave up {result.gave_up}, committed unacknowledged "
+        f"{result.committed_unacknowledged}; sum {result.balance_sum}, negative {result.negative_balances}, "
+        f"verify_ledger exit {result.verify_ledger_exit}; {result.throughput_before_kill} transfers/s before the kill"
     )
 
 
@@ -534,18 +794,35 @@ def main() -> int:
     parser.add_argument("--before", type=float, default=8.0)
     parser.add_argument("--after", type=float, default=20.0)
     parser.add_argument("--pause", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=2, help="--throughput: alternating rounds of each measure")
     parser.add_argument("--json", type=Path, default=LOGS / "results.json")
     parser.add_argument(
-        "--throughput", action="store_true", help="instead: the same load, no kill, on the pair and on one server"
+        "--throughput",
+        action="store_true",
+        help="instead, no kill: single transfers on one server vs the pair; a 50-row page, standby vs primary",
     )
     args = parser.parse_args()
     if args.throughput:
-        single = throughput("single", clients=args.clients, seconds=args.after)
-        on_pair = throughput("pair", clients=args.clients, seconds=args.after)
-        print(
-            f"transfers/s over HTTP, {args.clients} clients: single node {single:.1f}, pair {on_pair:.1f}, "
-            f"ratio {on_pair / single:.2f}"
+        transfers: dict[str, list[float]] = {"single": [], "pair": []}
+        for _ in range(args.rounds):
+            for target in ("single", "pair"):
+                transfers[target].append(round(throughput(target, clients=args.clients, seconds=args.after), 1))
+                print(f"transfers/s over HTTP on {target}: {transfers[target][-1]}", flush=True)
+        pages = page_throughput(clients=args.clients, seconds=args.after, rounds=args.rounds)
+        single, on_pair = (statistics.median(transfers[target]) for target in ("single", "pair"))
+        primary, standby = (
+            statistics.median(rate.requests_per_s for rate in pages if rate.reads_on == on)
+            for on in ("primary", "standby")
         )
+        print(
+            f"single transfers/s over HTTP, {args.clients} clients (median of {args.rounds}): single node "
+            f"{single:.1f}, pair {on_pair:.1f}, ratio {on_pair / single:.2f}\n"
+            f"50-row page requests/s, {args.clients} clients (median of {args.rounds}): primary only "
+            f"{primary:.1f}, standby {standby:.1f}, ratio {standby / primary:.2f}"
+        )
+        out = args.json.with_name("throughput.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"transfers": transfers, "pages": [asdict(rate) for rate in pages]}, indent=1))
         return 0
     scenarios = ["postmaster", "node", "control"] if args.scenario == "all" else [args.scenario]
     results = []

@@ -62,6 +62,20 @@ def pair_url(dbname: str, attrs: str = "read-write", extra: str = "") -> str:
     return f"postgres://postgres@{hosts}/{dbname}?target_session_attrs={attrs}&connect_timeout=2{extra}"
 
 
+def printed_urls(dbname: str) -> dict[str, str]:
+    """``ha.sh urls`` (DATABASE_URL, DATABASE_REPLICA_URL) for ``dbname``: the app runs on what the script prints.
+
+    ``connect_timeout=2`` is added, as in ``pair_url``: a dead node's address costs
+    2 s at most before libpq tries the next host.
+    """
+    urls: dict[str, str] = {}
+    for line in ha("urls").splitlines():
+        name, _, url = line.partition("=")
+        base, _, query = url.partition("?")
+        urls[name] = f"{base.rsplit('/', 1)[0]}/{dbname}?{query}&connect_timeout=2"
+    return urls
+
+
 def nodes() -> list[Node]:
     with psycopg.connect(conninfo(MONITOR_PORT, "pg_auto_failover"), autocommit=True) as conn:
         rows = conn.execute(
@@ -108,6 +122,23 @@ def postmaster_pid(node: Node) -> int:
 def walsender_pids(node: Node) -> list[int]:
     with psycopg.connect(conninfo(node.port), autocommit=True) as conn:
         return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_replication").fetchall()]
+
+
+def table_scans(node: Node, dbname: str, table: str) -> int | None:
+    """Scans of ``table`` that ran on ``node`` itself (its own statistics, never replicated); None if it is down.
+
+    On a standby these are the reads the app sent there: replay applies changes
+    without scanning, and the app's writes and token checks touch no such table.
+    """
+    try:
+        with psycopg.connect(conninfo(node.port, dbname), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else 0
 
 
 def kill_postmaster(node: Node) -> None:

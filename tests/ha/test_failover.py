@@ -1,9 +1,14 @@
 """Killing the primary of the HA pair under load loses and duplicates no acknowledged transfer.
 
-Each test runs one scenario of bench/ha.py on the pair of ``make ha-up`` (two gunicorn
-processes on the multi-host DATABASE_URL, 16 clients with idempotency keys, the primary
-killed after 8 s, 20 s more load) and asserts on what the new primary holds. The figures
-go to artifacts/ha/<scenario>.json and to the test's output.
+Each test runs one scenario of bench/ha.py on the pair of ``make ha-up``: two gunicorn
+processes on the URLs ``ha.sh urls`` prints (DATABASE_URL read-write, DATABASE_REPLICA_URL
+prefer-standby, so queries read on the standby); 16 clients making transfers with
+idempotency keys, retrying on UNAVAILABLE/503 and connection errors, each reading its
+acknowledged transfer back with the ``Ledger-Read-After`` token the mutation answered;
+the primary killed after 8 s, 20 s more load; then the clients read again, with their
+tokens, what they were acknowledged before the kill. The tests assert on what the
+clients saw and what the new primary holds. The figures go to
+artifacts/ha/<scenario>.json and to the test's output.
 """
 
 from __future__ import annotations
@@ -26,7 +31,18 @@ def assert_nothing_lost(result: Result) -> None:
     assert result.lost == 0, f"acknowledged transfers missing on the new primary: {result.lost_keys[:10]}"
     assert result.duplicated == 0
     assert result.mismatched == 0, "a stored transfer differs from the one its client was told about"
+    assert result.internal == 0, (
+        f"INTERNAL during the failover (a lost connection is UNAVAILABLE): {result.internal_answers}"
+    )
+    assert result.acks_without_token == 0, "an acknowledged mutation carried no (or an inconsistent) Ledger-Read-After"
+    assert result.reads == result.acknowledged, "every acknowledged transfer is read back, with its token"
+    assert result.reads_unanswered == 0, "a read-back was never answered within 30 s"
     assert result.reads_missing == 0, "a client read its own acknowledged transfer as missing"
+    assert result.later_reads > 0
+    assert result.later_reads_missing == 0, (
+        "after the failover, a client read a transfer acknowledged before it as missing"
+    )
+    assert result.standby_scans_before_kill, "no query was served by the standby: DATABASE_REPLICA_URL is not in use"
     assert result.rejected == 0, "a retried transfer was refused (IDEMPOTENCY_KEY_REUSED or worse)"
     assert result.gave_up == 0, "a transfer was never acknowledged, 60 s after the load stopped"
     assert result.balance_sum == 0
@@ -58,6 +74,10 @@ def test_the_checks_catch_lost_transfers_when_commits_do_not_wait_for_the_standb
     print(summary(result))
     assert result.new_primary != result.old_primary
     assert result.lost > 0
+    assert result.later_reads_missing > 0, "clients reading with their tokens must see the loss too"
+    assert result.internal == 0, (
+        f"INTERNAL during the failover (a lost connection is UNAVAILABLE): {result.internal_answers}"
+    )
     assert result.duplicated == 0
     assert result.balance_sum == 0
     assert result.negative_balances == 0
