@@ -23,14 +23,7 @@ def api_key_create(*, user: User, name: str = "", read_only: bool = False) -> tu
     key = ApiKey.objects.create(
         user=user, name=name[:100], prefix=token[:PREFIX_LENGTH], key_hash=hash_token(token), read_only=read_only
     )
-    audit_event_record(
-        actor=user,
-        action="createApiKey",
-        outcome="OK",
-        object_type="ApiKey",
-        object_id=key.pk,
-        payload={"read_only": read_only, "prefix": key.prefix},
-    )
+    _audited(user, "createApiKey", key, read_only=read_only)
     return key, token
 
 
@@ -40,12 +33,17 @@ def api_key_revoke(*, key: ApiKey, actor: Any = None) -> bool:
     revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     key.refresh_from_db(fields=["revoked_at"])
     if revoked:
-        audit_event_record(
-            actor=actor,
-            action="revokeApiKey",
-            outcome="OK",
-            object_type="ApiKey",
-            object_id=key.pk,
-            payload={"prefix": key.prefix},
-        )
+        _audited(actor, "revokeApiKey", key)
     return bool(revoked)
+
+
+def _audited(actor: Any, action: str, key: ApiKey, **payload: Any) -> None:
+    """The audit event of a key operation: the key's prefix names it (never its token)."""
+    audit_event_record(
+        actor=actor,
+        action=action,
+        outcome="OK",
+        object_type="ApiKey",
+        object_id=key.pk,
+        payload={**payload, "prefix": key.prefix},
+    )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import graphene
 from graphene import relay
@@ -13,6 +12,7 @@ from accounts.models import Account
 from core import documents
 from core.graphql.connection import KeysetConnection, edges_of
 from core.graphql.enums import OrderDirection, to_enum
+from core.graphql.resolvers import ModelNode, choice
 from core.graphql.scalars import DateTime, Decimal
 
 VIEW_ACCOUNT = "accounts.view_account"
@@ -34,7 +34,7 @@ class AccountOrder(graphene.InputObjectType):
     direction = graphene.NonNull(OrderDirection)
 
 
-class AccountType(graphene.ObjectType):
+class AccountType(ModelNode, graphene.ObjectType):
     class Meta:
         name = "Account"
         interfaces = (relay.Node,)
@@ -57,22 +57,10 @@ class AccountType(graphene.ObjectType):
     updated_at = graphene.NonNull(DateTime)
     # transactions, entries and balanceAt read entries and transactions: transactions.schema adds them.
 
-    @classmethod
-    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
-        return isinstance(root, Account)
-
-    @classmethod
-    def get_nodes(cls, pks: set[int]) -> Sequence[Account]:
-        return selectors.accounts_by_pk(pks)
-
-    # Fresh rows may hold TextChoices members, loaded ones plain strings: the enums want the string.
-    @staticmethod
-    def resolve_kind(account: Account, info: graphene.ResolveInfo) -> str:
-        return str(account.kind)
-
-    @staticmethod
-    def resolve_document_type(account: Account, info: graphene.ResolveInfo) -> str:
-        return str(account.document_type)
+    model = Account
+    by_pk = selectors.accounts_by_pk
+    resolve_kind = choice("kind")
+    resolve_document_type = choice("document_type")
 
     @staticmethod
     def resolve_available_balance(account: Account, info: graphene.ResolveInfo) -> int:

@@ -39,13 +39,13 @@ def transaction_ordering(order_by: Any, scope: str = "transactions") -> Ordering
 
 def transactions_page(
     *,
-    account_id: str | None,
-    status: Any,
-    type: Any,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    order_by: Any,
-    page: dict[str, Any],
+    account_id: str | None = None,
+    status: Any = None,
+    type: Any = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    order_by: Any = None,
+    **page: Any,
 ) -> Page:
     """The root list; ``accountId`` keeps the transactions that account sent or received."""
     filters = {

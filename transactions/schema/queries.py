@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -42,23 +41,5 @@ class TransactionQueries(graphene.ObjectType):
         return current_loaders().register(found)[0] if found else None
 
     @staticmethod
-    def resolve_transactions(
-        root: Any,
-        info: graphene.ResolveInfo,
-        account_id: str | None = None,
-        status: Any = None,
-        type: Any = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        order_by: Any = None,
-        **page: Any,
-    ) -> Page:
-        return transactions_page(
-            account_id=account_id,
-            status=status,
-            type=type,
-            created_after=created_after,
-            created_before=created_before,
-            order_by=order_by,
-            page=page,
-        )
+    def resolve_transactions(root: Any, info: graphene.ResolveInfo, **arguments: Any) -> Page:
+        return transactions_page(**arguments)

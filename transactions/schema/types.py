@@ -7,17 +7,15 @@ for the whole page in one statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import graphene
 from graphene import relay
 
-from accounts.models import Account
 from accounts.schema import AccountType
 from core.graphql.connection import KeysetConnection, edges_of
 from core.graphql.enums import OrderDirection
-from core.graphql.loaders import current_loaders
+from core.graphql.resolvers import ModelNode, choice, related
 from core.graphql.scalars import DateTime, Decimal
 from transactions import selectors
 from transactions.models import Entry, Transaction
@@ -31,7 +29,7 @@ class TransactionOrder(graphene.InputObjectType):
     direction = graphene.NonNull(OrderDirection)
 
 
-class TransactionNode(graphene.ObjectType):
+class TransactionNode(ModelNode, graphene.ObjectType):
     class Meta:
         name = "Transaction"
         interfaces = (relay.Node,)
@@ -59,50 +57,20 @@ class TransactionNode(graphene.ObjectType):
         description="The two ledger entries (debit of sender, credit of receiver) once posted; empty before.",
     )
 
-    @classmethod
-    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
-        return isinstance(root, Transaction)
-
-    @classmethod
-    def get_nodes(cls, pks: set[int]) -> Sequence[Transaction]:
-        return selectors.transactions_by_pk(pks)
-
-    @staticmethod
-    def resolve_sender(tx: Transaction, info: graphene.ResolveInfo) -> Account:
-        return current_loaders().related(tx, "sender")
-
-    @staticmethod
-    def resolve_receiver(tx: Transaction, info: graphene.ResolveInfo) -> Account:
-        return current_loaders().related(tx, "receiver")
-
-    # Fresh rows hold TextChoices members, loaded ones plain strings: the enums want the string.
-    @staticmethod
-    def resolve_type(tx: Transaction, info: graphene.ResolveInfo) -> str:
-        return str(tx.type)
-
-    @staticmethod
-    def resolve_status(tx: Transaction, info: graphene.ResolveInfo) -> str:
-        return str(tx.status)
-
-    @staticmethod
-    def resolve_failure_reason(tx: Transaction, info: graphene.ResolveInfo) -> str | None:
-        return None if tx.failure_reason is None else str(tx.failure_reason)
-
-    @staticmethod
-    def resolve_reversed_by(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
-        return current_loaders().related(tx, "reversed_by", selectors.transactions_with_parties())
-
-    @staticmethod
-    def resolve_reverses(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
-        return current_loaders().related(tx, "reverses", selectors.transactions_with_parties())
-
-    @staticmethod
-    def resolve_entries(tx: Transaction, info: graphene.ResolveInfo) -> list[Entry]:
-        # The debit (negative) first: sender, then receiver.
-        return current_loaders().related(tx, "entries", Entry.objects.order_by("amount", "pk"))
+    model = Transaction
+    by_pk = selectors.transactions_by_pk
+    resolve_sender = related("sender")
+    resolve_receiver = related("receiver")
+    resolve_type = choice("type")
+    resolve_status = choice("status")
+    resolve_failure_reason = choice("failure_reason")
+    resolve_reversed_by = related("reversed_by", selectors.transactions_with_parties)
+    resolve_reverses = related("reverses", selectors.transactions_with_parties)
+    # The debit (negative) first: sender, then receiver.
+    resolve_entries = related("entries", lambda: Entry.objects.order_by("amount", "pk"))
 
 
-class EntryNode(graphene.ObjectType):
+class EntryNode(ModelNode, graphene.ObjectType):
     class Meta:
         name = "Entry"
         interfaces = (relay.Node,)
@@ -119,21 +87,10 @@ class EntryNode(graphene.ObjectType):
     sequence = graphene.NonNull(graphene.Int, description="1, 2, 3, ... per account, gapless, in posting order.")
     created_at = graphene.NonNull(DateTime)
 
-    @classmethod
-    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
-        return isinstance(root, Entry)
-
-    @classmethod
-    def get_nodes(cls, pks: set[int]) -> Sequence[Entry]:
-        return selectors.entries_by_pk(pks)
-
-    @staticmethod
-    def resolve_account(entry: Entry, info: graphene.ResolveInfo) -> Account:
-        return current_loaders().related(entry, "account")
-
-    @staticmethod
-    def resolve_transaction(entry: Entry, info: graphene.ResolveInfo) -> Transaction:
-        return current_loaders().related(entry, "transaction", selectors.transactions_with_parties())
+    model = Entry
+    by_pk = selectors.entries_by_pk
+    resolve_account = related("account")
+    resolve_transaction = related("transaction", selectors.transactions_with_parties)
 
 
 class TransactionEdge(graphene.ObjectType):

@@ -1,0 +1,53 @@
+"""Resolvers that many types share, made by one function each, so a type declares what it reads, not how.
+
+- ``related``: a relation read through the execution's loaders
+  (``core.graphql.loaders``): asked of one object of a page, it is fetched for
+  the whole page in one statement.
+- ``choice``: a model field of choices as the enum's value. Fresh rows may hold
+  ``TextChoices`` members, loaded ones plain strings: the enums want the string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+
+from core.graphql.loaders import current_loaders
+
+Resolver = Callable[[Any, Any], Any]
+
+
+def related(attr: str, queryset: Callable[[], QuerySet[Any]] | None = None) -> Resolver:
+    """Resolves ``obj.<attr>`` for every sibling of ``obj`` at once, with ``queryset()`` when given."""
+
+    def resolve(obj: Model, info: Any) -> Any:
+        return current_loaders().related(obj, attr, queryset() if queryset is not None else None)
+
+    return resolve
+
+
+def choice(attr: str) -> Resolver:
+    """Resolves ``obj.<attr>`` (a choices field) as its text; None stays None."""
+
+    def resolve(obj: Model, info: Any) -> str | None:
+        value = getattr(obj, attr)
+        return None if value is None else str(value)
+
+    return resolve
+
+
+class ModelNode:
+    """A node type backed by one model: ``node``/``nodes`` load it by ``by_pk``, abstract types tell it by ``model``."""
+
+    model: ClassVar[type[Model]]
+    by_pk: ClassVar[Callable[[set[int]], Sequence[Any]]]  # a selector: the objects with these pks, in one statement
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: Any) -> bool:
+        return isinstance(root, cls.model)
+
+    @classmethod
+    def get_nodes(cls, pks: set[int]) -> Sequence[Any]:
+        return cls.by_pk(pks)
