@@ -236,7 +236,8 @@ def test_gunicorn_and_the_settlement_worker_serve_as_the_app_role(app_role: AppR
         f'{{senderAccount: "{gid("Account", a.pk)}", receiverAccount: "{gid("Account", b.pk)}", '
         'amount: "2.50", type: TED}) { transaction { status } errors { code } } }'
     )
-    with gunicorn_server("db-roles", DATABASE_URL=app_role.url()) as server:
+    # Its sessions are told from any other on this database (a test's pooled thread) by their name.
+    with gunicorn_server("db-roles", DATABASE_URL=app_role.url() + "?application_name=db-roles-gunicorn") as server:
         request = urllib.request.Request(
             server.url + "/graphql",
             data=json.dumps({"query": query}).encode(),
@@ -247,7 +248,7 @@ def test_gunicorn_and_the_settlement_worker_serve_as_the_app_role(app_role: AppR
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND usename IS NOT NULL"
+                "AND application_name = 'db-roles-gunicorn'"
             )
             others = {row[0] for row in cursor.fetchall()}
     assert body["data"]["createTransaction"] == {"transaction": {"status": "PENDING"}, "errors": []}, body
