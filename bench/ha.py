@@ -33,6 +33,8 @@ which shows that they can fail. The pair is healed (``ha.sh up``) after each one
 ``--throughput`` measures instead, with no kill: single transfers over HTTP on one
 plain server and on the pair, and a 50-row transactions page with reads on the
 standby and on the primary only (``DATABASE_REPLICA_URL`` set or not).
+``--read-your-writes`` is the read-back check's own control: with the standby's
+replay stuttering, read-backs without the token miss their writes, with it none.
 """
 
 from __future__ import annotations
@@ -339,7 +341,8 @@ class Load:
     ``read_back_every``: after every n-th acknowledged transfer its client reads it,
     sending the ``Ledger-Read-After`` token the mutation answered (0: never, for a
     pure write rate). ``expect_token``: every acknowledgement must carry that token
-    (the app has a replica); one that does not is counted.
+    (the app has a replica); one that does not is counted. ``send_token=False``
+    reads back without it: the control that shows what the token is for.
     """
 
     def __init__(
@@ -352,9 +355,10 @@ class Load:
         *,
         read_back_every: int = 4,
         expect_token: bool = False,
+        send_token: bool = True,
     ) -> None:
         self.ports, self.api_key, self.accounts, self.run_id = ports, api_key, accounts, run_id
-        self.read_back_every, self.expect_token = read_back_every, expect_token
+        self.read_back_every, self.expect_token, self.send_token = read_back_every, expect_token, send_token
         self.stop_event = threading.Event()
         self.stopped_at = 0.0
         self.lock = threading.Lock()
@@ -484,7 +488,8 @@ class Load:
         port = next((p for p in self.ports if p != ack.port), ack.port)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            answer = self.call(connections, port, READ_BACK, {"id": global_id}, ack.read_after)
+            token = ack.read_after if self.send_token else None
+            answer = self.call(connections, port, READ_BACK, {"id": global_id}, token)
             if answer is not None:
                 status, body, _ = answer
                 if status == 200 and isinstance(body, dict) and not body.get("errors"):
@@ -506,12 +511,13 @@ class Load:
     def read_again(self, killed_at: float, limit: int = 400, threads: int = 8) -> None:
         """After the load, clients read again what they were acknowledged before the kill, with its token.
 
-        Every transfer of the last 5 s before the kill (the ones a promoted standby
-        would lack if commits did not wait for it), then others at random, up to ``limit``.
+        The transfers of the last 5 s before the kill (the ones a promoted standby
+        would lack if commits did not wait for it; the newest if there are more than
+        ``limit``), then others at random, up to ``limit``.
         """
         rng = random.Random(self.run_id)
         before = [ack for ack in self.acks if ack.acked < killed_at]
-        recent = [ack for ack in before if ack.acked >= killed_at - 5][:limit]
+        recent = [ack for ack in before if ack.acked >= killed_at - 5][-limit:]
         older = [ack for ack in before if ack.acked < killed_at - 5]
         chosen = recent + rng.sample(older, min(len(older), limit - len(recent)))
 
@@ -665,6 +671,83 @@ def run_scenario(
     return result
 
 
+@dataclass
+class ReadCheck:
+    """Read-backs of a client's own acknowledged transfers while the standby's replay stutters."""
+
+    send_token: bool
+    acknowledged: int
+    reads: int
+    reads_missing: int
+    reads_unanswered: int
+    standby_scans: int | None
+
+
+@contextmanager
+def stuttering_replay(node: pair.Node, paused: float = 0.4, running: float = 0.3) -> Iterator[None]:
+    """The standby stops replaying for ``paused`` of every ``paused + running`` seconds.
+
+    It still receives and flushes WAL, so synchronous commits go on; a pause
+    shorter than ``LEDGER_REPLICA_MAX_LAG_MS`` keeps it serving token-less
+    reads, which then miss what was just committed.
+    """
+    stop = threading.Event()
+
+    def stutter() -> None:
+        with psycopg.connect(pair.conninfo(node.port), autocommit=True) as conn:
+            try:
+                while not stop.is_set():
+                    conn.execute("SELECT pg_wal_replay_pause()")
+                    stop.wait(paused)
+                    conn.execute("SELECT pg_wal_replay_resume()")
+                    stop.wait(running)
+            finally:
+                conn.execute("SELECT pg_wal_replay_resume()")
+
+    thread = threading.Thread(target=stutter, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def read_your_writes(*, clients: int = 16, seconds: float = 15.0, accounts: int = 200) -> list[ReadCheck]:
+    """No kill: each acknowledged transfer read back at once, without then with its token, replay stuttering.
+
+    Without the token the standby serves reads it has not replayed up to, and
+    clients miss their own writes: the check on ``reads_missing`` can fail.
+    With it, the app waits for the replay or reads the primary: none missing.
+    """
+    pair.ha("up")
+    pair.wait_healthy()
+    database = "ledger_ha_read_your_writes"
+    urls = pair.printed_urls(database)
+    api_key = prepare(database, pair.pair_conninfo("postgres"), urls["DATABASE_URL"])
+    checks = []
+    with app_servers(urls["DATABASE_URL"], 2, LOGS, urls["DATABASE_REPLICA_URL"], prefix="reads-app") as ports:
+        ids = seed_accounts(ports[0], api_key, accounts)
+        for send_token in (False, True):
+            standby = pair.secondary()
+            before = pair.table_scans(standby, database, "transactions_transaction")
+            load = Load(ports, api_key, ids, clients, f"reads-{send_token}", read_back_every=1, send_token=send_token)
+            with stuttering_replay(standby):
+                load.start()
+                time.sleep(seconds)
+                load.stop()
+            after = pair.table_scans(standby, database, "transactions_transaction")
+            scans = after - before if before is not None and after is not None else None
+            checks.append(
+                ReadCheck(
+                    send_token, len(load.acks), load.reads, len(load.reads_missing), len(load.reads_unanswered), scans
+                )
+            )
+    with psycopg.connect(pair.pair_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return checks
+
+
 SINGLE_NODE = os.environ.get("LEDGER_HA_SINGLE_NODE", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
 
@@ -801,7 +884,16 @@ def main() -> int:
         action="store_true",
         help="instead, no kill: single transfers on one server vs the pair; a 50-row page, standby vs primary",
     )
+    parser.add_argument(
+        "--read-your-writes",
+        action="store_true",
+        help="instead, no kill: read-backs with and without the token while the standby's replay stutters",
+    )
     args = parser.parse_args()
+    if args.read_your_writes:
+        for read_check in read_your_writes(clients=args.clients, seconds=args.after):
+            print(read_check, flush=True)
+        return 0
     if args.throughput:
         transfers: dict[str, list[float]] = {"single": [], "pair": []}
         for _ in range(args.rounds):

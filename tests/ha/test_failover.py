@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ha import Result, run_scenario, summary
+from bench.ha import Result, read_your_writes, run_scenario, summary
 
 pytestmark = pytest.mark.ha
 
@@ -82,3 +82,20 @@ def test_the_checks_catch_lost_transfers_when_commits_do_not_wait_for_the_standb
     assert result.balance_sum == 0
     assert result.negative_balances == 0
     assert result.verify_ledger_exit == 0, result.verify_ledger_output
+
+
+def test_the_read_back_check_catches_reads_that_ignore_the_token() -> None:
+    """The control of read-your-writes: the standby's replay paused 400 ms of every 700 ms, no kill.
+
+    The standby still flushes WAL (commits go on) and its lag stays under
+    LEDGER_REPLICA_MAX_LAG_MS, so it keeps serving reads. Read back without the
+    token, clients miss their own acknowledged transfers; with it, the app waits
+    for the replay or reads the primary, and none is missing.
+    """
+    without, with_token = read_your_writes()
+    print(without, with_token, sep="\n")
+    assert not without.send_token and with_token.send_token
+    assert without.reads_missing > 0, "reads that ignore the token must miss writes the standby has not replayed"
+    assert with_token.reads == with_token.acknowledged > 200
+    assert with_token.reads_missing == with_token.reads_unanswered == 0
+    assert with_token.standby_scans, "with the token, reads are still served by the standby when it has replayed"
