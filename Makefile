@@ -61,7 +61,7 @@ pgbouncer-up:
 pgbouncer-down:
 	deploy/pgbouncer/pgbouncer.sh down
 
-# Kills the pair's primary under load, three ways (bench/ha.py); ~4 minutes, as root.
+# Kills the pair's primary under load, three ways, and checks read-your-writes on the standby (bench/ha.py); ~5 minutes, as root.
 .PHONY: test-ha
 test-ha: install ha-up
 	DATABASE_URL= DEBUG=false SECRET_KEY=test-only-not-secret \
