@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
+from core.graphql.node import global_id
 from tests.http.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +141,24 @@ def test_batch_limits_are_payload_errors(api: Api) -> None:
         "mutation { createTransactions(input: {transactions: []}) { results { index } errors { code field } } }"
     )["createTransactions"]
     assert payload == {"results": [], "errors": [{"code": "INVALID_INPUT", "field": "transactions"}]}
+
+
+def test_a_refused_page_size_nulls_data_and_takes_its_sibling_root_fields_with_it(api: Api) -> None:
+    """Every connection is non-null: a refused one's null climbs to `data` (docs/HTTP.md, null propagation)."""
+    response = api.post("{ a: accounts(first: 1) { totalCount } big: transactions(first: 101) { totalCount } }")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None  # `a` ran, and is lost with the rest
+    (error,) = body["errors"]
+    assert error["path"] == ["big"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "first"}
+    cursor = api.post('{ a: accounts(first: 1) { totalCount } b: transactions(first: 1, after: "zzz") { totalCount } }')
+    assert cursor.json()["data"] is None and cursor.json()["errors"][0]["path"] == ["b"]
+    # Under a nullable field the null stops there: `account(id:)` keeps it, and `a` is answered.
+    query = (
+        "query($id: ID!) { a: accounts(first: 1) { totalCount } "
+        "b: account(id: $id) { transactions(first: 101) { totalCount } } }"
+    )
+    nested = api.post(query, {"id": global_id("Account", 0)}).json()
+    assert nested["data"] == {"a": {"totalCount": Account.objects.count()}, "b": None}
+    assert nested["errors"][0]["path"] == ["b", "transactions"]
