@@ -212,18 +212,25 @@ def app_servers(
     database_url: str, count: int, logs: Path, replica_url: str | None = None, prefix: str = "app"
 ) -> Iterator[list[int]]:
     """``count`` gunicorn processes (2 workers x 4 threads each) on free loopback ports; logs: ``prefix<n>.log``."""
+    with gunicorns([app_env(database_url, replica_url)] * count, logs, prefix) as ports:
+        yield ports
+
+
+@contextmanager
+def gunicorns(envs: list[dict[str, str]], logs: Path, prefix: str = "app") -> Iterator[list[int]]:
+    """One gunicorn per environment, each on a free loopback port, answering /healthz before this yields."""
     gunicorn = str(Path(PYTHON).parent / "gunicorn")
     processes: list[subprocess.Popen[bytes]] = []
-    ports = [free_port() for _ in range(count)]
+    ports = [free_port() for _ in envs]
+    logs.mkdir(parents=True, exist_ok=True)
     try:
-        for index, port in enumerate(ports):
-            env = {**app_env(database_url, replica_url), "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        for index, (port, base) in enumerate(zip(ports, envs, strict=True)):
             log = (logs / f"{prefix}{index + 1}.log").open("ab")
             processes.append(
                 subprocess.Popen(
                     [gunicorn, "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
                     cwd=ROOT,
-                    env=env,
+                    env={**base, "GUNICORN_BIND": f"127.0.0.1:{port}"},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

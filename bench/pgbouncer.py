@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,49 +83,9 @@ def pgbouncer(pool_size: int, database: str) -> Iterator[int]:
 @contextmanager
 def app(database_url: str, extra: dict[str, str], processes: int = 2, threads: int = 8) -> Iterator[list[int]]:
     """``processes`` gunicorn processes of 2 workers x ``threads`` threads, on free ports."""
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    ports = [ha.free_port() for _ in range(processes)]
-    running: list[subprocess.Popen[bytes]] = []
-    LOGS.mkdir(parents=True, exist_ok=True)
-    try:
-        for index, port in enumerate(ports):
-            env = {
-                **ha.app_env(database_url),
-                **extra,
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "GUNICORN_WORKERS": "2",
-                "GUNICORN_THREADS": str(threads),
-            }
-            log = (LOGS / f"app{index + 1}.log").open("ab")
-            running.append(
-                subprocess.Popen(
-                    [gunicorn, "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        for port in ports:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"gunicorn on {port} did not start; see {LOGS}") from None
-                    time.sleep(0.2)
+    env = {**ha.app_env(database_url), **extra, "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": str(threads)}
+    with ha.gunicorns([env] * processes, LOGS) as ports:
         yield ports
-    finally:
-        for process in running:
-            process.send_signal(signal.SIGTERM)
-        for process in running:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 class ServerConnections:
