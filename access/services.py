@@ -43,7 +43,6 @@ def _audited(actor: Any, action: str, key: ApiKey, **payload: Any) -> None:
         actor=actor,
         action=action,
         outcome="OK",
-        object_type="ApiKey",
-        object_id=key.pk,
+        about=key,
         payload={**payload, "prefix": key.prefix},
     )

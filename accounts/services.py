@@ -72,8 +72,7 @@ def _create(name: str, document: str, document_type: str, initial_balance: int, 
         actor=actor,
         action=ACTION,
         outcome="OK",
-        object_type="Account",
-        object_id=account.pk,
+        about=account,
         payload={"initial_balance": initial_balance},
     )
     if initial_balance > 0:

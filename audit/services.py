@@ -11,6 +11,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+from django.db.models import Model
+
 from audit.models import AuditEvent
 from core.context import get_request_id
 from core.errors import LedgerError
@@ -29,26 +31,25 @@ def actor_fields(actor: Any) -> dict[str, Any]:
 
 
 def audit_event_build(
-    *, actor: Any, action: str, outcome: str, object_type: str = "", object_id: object = "", payload: dict | None = None
+    *, actor: Any, action: str, outcome: str, about: Model | None = None, payload: dict | None = None
 ) -> AuditEvent:
+    """One event, unsaved; ``about`` is the object it concerns, named by its model and pk."""
     return AuditEvent(
         **actor_fields(actor),
         action=action,
         outcome=outcome,
-        object_type=object_type,
-        object_id="" if object_id in (None, "") else str(object_id),
+        object_type=type(about).__name__ if about is not None else "",
+        object_id=str(about.pk) if about is not None else "",
         request_id=get_request_id(),
         payload=payload or {},
     )
 
 
 def audit_event_record(
-    *, actor: Any, action: str, outcome: str, object_type: str = "", object_id: object = "", payload: dict | None = None
+    *, actor: Any, action: str, outcome: str, about: Model | None = None, payload: dict | None = None
 ) -> AuditEvent:
     """Writes one event in the caller's database transaction."""
-    event = audit_event_build(
-        actor=actor, action=action, outcome=outcome, object_type=object_type, object_id=object_id, payload=payload
-    )
+    event = audit_event_build(actor=actor, action=action, outcome=outcome, about=about, payload=payload)
     event.save(force_insert=True)
     return event
 

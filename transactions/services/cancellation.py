@@ -34,8 +34,6 @@ def _cancel(transaction_id: int, actor: Any) -> Transaction:
     # After this point the cancellation must succeed.
     book.release(tx.sender_id, tx.amount)
     tx.status, tx.failure_reason = TransactionStatus.FAILED, FailureReason.CANCELLED
-    event = audit_event_build(
-        actor=actor, action=CANCEL, outcome="CANCELLED", object_type="Transaction", object_id=tx.pk
-    )
+    event = audit_event_build(actor=actor, action=CANCEL, outcome="CANCELLED", about=tx)
     book.save(updated=[tx], events=[event])
     return tx

@@ -84,16 +84,14 @@ def _events(actor: Any, original: Transaction, reversal: Transaction) -> list[Au
             actor=actor,
             action=REVERSE,
             outcome="COMPLETED",
-            object_type="Transaction",
-            object_id=original.pk,
+            about=original,
             payload={"reversal": reversal.pk},
         ),
         audit_event_build(
             actor=actor,
             action=REVERSE,
             outcome="COMPLETED",
-            object_type="Transaction",
-            object_id=reversal.pk,
+            about=reversal,
             payload={"reverses": original.pk},
         ),
     ]

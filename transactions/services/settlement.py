@@ -49,11 +49,6 @@ def _settle_step(size: int) -> list[Transaction]:
         book.release(tx.sender_id, tx.amount)
         book.post(tx, now)
         tx.status, tx.completed_at = TransactionStatus.COMPLETED, now
-    events = [
-        audit_event_build(
-            actor=SETTLE_ACTOR, action=SETTLE, outcome="COMPLETED", object_type="Transaction", object_id=tx.pk
-        )
-        for tx in due
-    ]
+    events = [audit_event_build(actor=SETTLE_ACTOR, action=SETTLE, outcome="COMPLETED", about=tx) for tx in due]
     book.save(updated=due, events=events)
     return due

@@ -264,8 +264,7 @@ def _request_event(actor: Any, operation: Operation, results: list[TransferResul
             actor=actor,
             action=operation.name,
             outcome=result.error.code if result.error else tx.status,
-            object_type="Transaction",
-            object_id=tx.pk,
+            about=tx,
             payload={"error": result.error.as_dict()} if result.error else {},
         )
     return audit_event_build(
