@@ -25,3 +25,18 @@ def test_printed_schema_breaks_nothing_in_the_contract() -> None:
         pytest.skip("the shared contract is not beside this checkout")
     breaking = find_breaking_changes(build_schema(CONTRACT.read_text()), build_schema(str(schema)))
     assert [f"{change.type.name}: {change.description}" for change in breaking] == []
+
+
+ADDITIONS = ROOT.parent / "shared" / "api" / "additions"
+# Each resolved issue adds the file of its addition here; it binds like the contract from then on.
+IMPLEMENTED_ADDITIONS: list[str] = []
+
+
+@pytest.mark.parametrize("name", IMPLEMENTED_ADDITIONS)
+def test_printed_schema_carries_each_implemented_addition(name: str) -> None:
+    addition = ADDITIONS / name
+    if not addition.exists():
+        pytest.skip("the shared additions are not beside this checkout")
+    contract = build_schema(CONTRACT.read_text() + "\n" + addition.read_text())
+    breaking = find_breaking_changes(contract, build_schema(str(schema)))
+    assert [f"{change.type.name}: {change.description}" for change in breaking] == []
