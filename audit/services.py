@@ -55,8 +55,23 @@ def audit_event_record(
 
 
 def audit_rejection(*, actor: Any, action: str, error: LedgerError) -> AuditEvent:
-    """The audit event of a refused operation (unsaved): its code as the outcome, the error as the payload."""
+    """The audit event of a refused operation (unsaved): its code as the outcome, the error as the payload.
+
+    Marks the error as audited: whoever answers it later writes no second event.
+    """
+    error.audited = True
     return audit_event_build(actor=actor, action=action, outcome=error.code, payload={"error": error.as_dict()})
+
+
+def audit_unrecorded(*, actor: Any, action: str, error: LedgerError) -> None:
+    """Records ``error``'s event unless one was already built for it (a service refused it).
+
+    The last stop of every refusal of an operation (``core.graphql.mutations``):
+    a refusal that no service saw (a permission gate, an input a decoder
+    refused) gets its event here, one that a service recorded gets no second.
+    """
+    if not error.audited:
+        audit_rejection(actor=actor, action=action, error=error).save(force_insert=True)
 
 
 def refuse(*, actor: Any, action: str, error: LedgerError) -> NoReturn:

@@ -37,6 +37,9 @@ class LedgerError(Exception):
         self.code = code
         self.message = message
         self.field = field
+        # Set once an audit event records this refusal (``audit.services.audit_rejection``), so that
+        # the layer that answers it (``core.graphql.mutations``) writes one only where none was.
+        self.audited = False
 
     def __repr__(self) -> str:
         return f"LedgerError({self.code.value!r}, {self.message!r}, field={self.field!r})"

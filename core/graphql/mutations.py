@@ -10,14 +10,23 @@ echoes ``clientMutationId`` (graphene's ``ClientIDMutation``).
 Text the String scalar refused (``core.graphql.scalars.RefusedText``: a NUL,
 a lone surrogate) anywhere in the input, list items and nested inputs
 included, answers ``INVALID_INPUT`` naming the input field, and ``perform``
-never runs: nothing is written, nothing is audited (there is nothing a row
-could hold of it). A refused ID is a malformed ID: ``perform`` decodes it
+never runs: nothing is written but the refusal's audit event (which names the
+field, never the text). A refused ID is a malformed ID: ``perform`` decodes it
 like any other, to ACCOUNT_NOT_FOUND / TRANSACTION_NOT_FOUND.
+
+Every refusal gets exactly one audit event, whichever layer refuses: the
+permission gate and the input checks here, a decoder in ``perform`` (an
+unknown ID, a malformed amount), or a service. A service records its own
+(``audit.services.refuse``, in its database transaction) and marks the error;
+this base records the others (``audit.services.audit_unrecorded``, which the
+audit app installs with ``record_refusals_with``: ``core`` imports no app),
+under the mutation's ``action``: its field name in the schema
+(``createTransaction``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import graphene
@@ -28,6 +37,20 @@ from core.errors import ErrorCode, LedgerError
 from core.graphql.payload import payload_errors, permission_denied
 from core.graphql.scalars import RefusedText
 from core.permissions import has_permission
+
+RefusalRecorder = Callable[..., None]  # (*, actor, action, error): records error's event unless recorded
+_recorder: list[RefusalRecorder] = []
+
+
+def record_refusals_with(recorder: RefusalRecorder) -> None:
+    """Installs the function that audits a refusal no service recorded (the audit app's, at startup)."""
+    _recorder[:] = [recorder]
+
+
+def _record_refusal(actor: Any, action: str, error: LedgerError) -> None:
+    if not _recorder:
+        raise RuntimeError("No refusal recorder installed: the audit app must be in INSTALLED_APPS.")
+    _recorder[0](actor=actor, action=action, error=error)
 
 
 def refused_input(data: Mapping[str, Any]) -> LedgerError | None:
@@ -56,6 +79,8 @@ class LedgerMutation(relay.ClientIDMutation):
         abstract = True
 
     permission: ClassVar[str]
+    # The audit trail's name of the operation: the mutation's field name ("createTransaction").
+    action: ClassVar[str]
     # Payload fields on failure besides `errors` (a non-null list answers empty, not null).
     empty_payload: ClassVar[dict[str, Any]] = {}
 
@@ -64,6 +89,7 @@ class LedgerMutation(relay.ClientIDMutation):
         if not permission:
             raise TypeError(f"{cls.__name__} must declare Meta.permission")
         cls.permission = permission
+        cls.action = cls.__name__[:1].lower() + cls.__name__[1:]
         super().__init_subclass_with_meta__(**options)
 
     @classmethod
@@ -73,14 +99,15 @@ class LedgerMutation(relay.ClientIDMutation):
 
     @classmethod
     def mutate_and_get_payload(cls, root: Any, info: graphene.ResolveInfo, **data: Any) -> LedgerMutation:
-        if not has_permission(info.context, cls.permission):
-            return cls(**cls.empty_payload, errors=payload_errors(permission_denied()))
-        refused = refused_input(data)
-        if refused is not None:
-            return cls(**cls.empty_payload, errors=payload_errors(refused))
         try:
+            if not has_permission(info.context, cls.permission):
+                raise permission_denied()
+            refused = refused_input(data)
+            if refused is not None:
+                raise refused
             fields = cls.perform(info, **data)
         except LedgerError as error:
+            _record_refusal(getattr(info.context, "user", None), cls.action, error)
             return cls(**cls.empty_payload, errors=payload_errors(error))
         return cls(**{"errors": [], **fields})
 

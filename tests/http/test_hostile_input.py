@@ -24,6 +24,7 @@ from graphql import GraphQLObjectType, GraphQLString
 from access.services import api_key_create
 from accounts.models import Account
 from audit.models import AuditEvent
+from core.errors import ErrorCode
 from core.graphql.node import global_id
 from core.graphql.scalars import parse_instant
 from ledger_project.schema import schema
@@ -71,10 +72,12 @@ def books(api: Api) -> dict[str, str]:
 
 @pytest.fixture
 def frozen(books: dict[str, str]) -> Iterator[dict[str, str]]:
-    """``books``, and afterwards the proof that the test's requests wrote nothing (no row, no audit event)."""
-    before = counts()
+    """``books``, and afterwards the proof that the test's requests wrote nothing but their refusals' audit events."""
+    before, last = counts(), AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     yield books
-    assert counts() == before, "a refused request wrote something"
+    assert counts()[:3] == before[:3], "a refused request wrote something"
+    outcomes = set(AuditEvent.objects.filter(pk__gt=last).values_list("outcome", flat=True))
+    assert outcomes <= set(ErrorCode), f"a refused request recorded {outcomes}"
 
 
 def no_internal(response: Any) -> dict[str, Any]:
@@ -339,7 +342,7 @@ def test_permission_is_still_asked_first(books: dict[str, str]) -> None:
     document = 'mutation($n: String!) { createAccount(input: {name: $n, document: "52998224725"}) { errors { code } } }'
     payload = payload_of(no_internal(Api(Client(), token).post(document, {"n": NUL})), "createAccount")
     assert payload["errors"] == [{"code": "PERMISSION_DENIED"}]
-    assert counts() == before
+    assert counts() == (*before[:3], before[3] + 1)  # nothing but the refusal's audit event
 
 
 # --- Class 6 over the wire: look-alike digits ------------------------------------------------------
@@ -383,7 +386,8 @@ def test_look_alike_digits_move_no_money(api: Api, books: dict[str, str], amount
     input_literal = f"{{accountId: {literal(books['alice'])}, amount: {literal(amount)}}}"
     inline = f"mutation {{ createDeposit(input: {input_literal}) {{ errors {{ code }} }} }}"
     assert payload_of(no_internal(api.post(inline)), "createDeposit")["errors"] == [{"code": "INVALID_AMOUNT"}]
-    assert counts() == before  # an amount the mutation cannot read never reaches a service
+    # An amount the mutation cannot read never reaches a service: only the three refusals' audit events.
+    assert counts() == (*before[:3], before[3] + 3)
 
 
 # --- The mechanism: one rule, on every path ------------------------------------------------------------
