@@ -19,14 +19,24 @@ returns the transaction if it did commit.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 
 from core import metrics
 
@@ -62,6 +72,38 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
 
 
+# The statement_timeout (ms) each transaction of this request sets for itself: only behind a
+# transaction-mode pooler, where a session setting would outlive the request (``transactions_bounded``).
+_transaction_timeout_ms: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "ledger_transaction_statement_timeout", default=None
+)
+
+
+@contextmanager
+def transactions_bounded(timeout_ms: int) -> Iterator[None]:
+    """Within the block, each transaction ``retrying_atomic`` opens starts with ``SET LOCAL statement_timeout``.
+
+    Behind pgbouncer in transaction mode a server connection belongs to this
+    request only for one transaction; a session-level setting would stay on it
+    for whichever client pgbouncer hands it to next. ``SET LOCAL`` ends with
+    the transaction, so the bound never leaves the request.
+    """
+    token = _transaction_timeout_ms.set(max(timeout_ms, 0))
+    try:
+        yield
+    finally:
+        _transaction_timeout_ms.reset(token)
+
+
+def bound_this_transaction(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Sets the request's ``transactions_bounded`` timeout for the transaction open on ``using``, if any is asked."""
+    timeout_ms = _transaction_timeout_ms.get()
+    if timeout_ms is None or connections[using].vendor != "postgresql":
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+
+
 def retrying_atomic(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Runs the function in ``transaction.atomic()``, retried on 40001/40P01 and on a connection lost before COMMIT.
 
@@ -82,6 +124,7 @@ def retrying_atomic(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]
                 committing = False
                 try:
                     with transaction.atomic():
+                        bound_this_transaction()
                         result = func(*args, **kwargs)
                         committing = True  # leaving the block sends COMMIT
                     return result

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +49,7 @@ from access.authentication import CsrfFailed, NotAuthenticated, authenticate
 from core import metrics, replica
 from core.db import connection_lost
 from core.graphql import errors as codes
-from core.graphql.backstops import bound_statements, one_budget_error, request_budget, within_response_budget
+from core.graphql.backstops import one_budget_error, request_budget, statements_bounded, within_response_budget
 from core.graphql.cost import Cost, QueryDepthRule, estimate_cost
 from core.graphql.documents import DocumentCache
 from core.graphql.errors import format_error, internal_error, statement_timed_out, statement_timeout_error
@@ -244,11 +245,12 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             REPLICA_ALIAS
         )
         try:
-            if self.cost.statements:  # an operation that reaches no database field needs no timeout
-                bound_statements(settings.LEDGER_STATEMENT_TIMEOUT_MS)
-                if on_standby:
-                    bound_statements(settings.LEDGER_STATEMENT_TIMEOUT_MS, using=REPLICA_ALIAS)
-            with reads_from_replica(on_standby):
+            with ExitStack() as bounds, reads_from_replica(on_standby):
+                if self.cost.statements:  # an operation that reaches no database field needs no timeout
+                    timeout_ms = settings.LEDGER_STATEMENT_TIMEOUT_MS
+                    bounds.enter_context(statements_bounded(timeout_ms, reads=query and not on_standby))
+                    if on_standby:
+                        bounds.enter_context(statements_bounded(timeout_ms, REPLICA_ALIAS, reads=True))
                 result = execute(
                     schema,
                     document,

@@ -11,15 +11,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from graphql import FieldNode, GraphQLError, OperationType
 from graphql.pyutils import Path
 
+from core.db import bound_this_transaction, transactions_bounded
 from core.graphql.errors import QUERY_TOO_COMPLEX
 
 # The statement_timeout each raw connection holds, set by this process; absent: the server's default.
@@ -48,6 +50,30 @@ def bound_statements(timeout_ms: int, using: str = DEFAULT_DB_ALIAS) -> None:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{wanted}ms"])
     if not connection.in_atomic_block:
         _statement_timeouts[raw] = wanted
+
+
+@contextmanager
+def statements_bounded(timeout_ms: int, using: str = DEFAULT_DB_ALIAS, *, reads: bool) -> Iterator[None]:
+    """The request's statements on ``using`` run under ``timeout_ms`` within the block.
+
+    On a direct connection that is ``bound_statements``: a session setting,
+    kept across requests. Behind a transaction-mode pooler (DATABASE_POOLER) a
+    session setting would reach other clients of the pool, so it is scoped to
+    transactions instead: a query's reads (``reads``) run in one transaction
+    opened here, which also gives them one snapshot; a mutation's services set
+    it at the start of each attempt (``core.db.retrying_atomic``).
+    """
+    if not settings.DATABASE_POOLER or connections[using].vendor != "postgresql":
+        bound_statements(timeout_ms, using)
+        yield
+        return
+    with transactions_bounded(timeout_ms):
+        if not reads:
+            yield
+            return
+        with transaction.atomic(using=using):
+            bound_this_transaction(using)
+            yield
 
 
 # --- the wall-clock budget --------------------------------------------------------------------

@@ -36,6 +36,9 @@ UNAVAILABLE_MESSAGE = (
 INTERNAL_MESSAGE = "Internal error. It has been logged with this request's X-Request-ID."
 # SQLSTATE query_canceled: PostgreSQL cancelled a statement (statement_timeout).
 QUERY_CANCELED = "57014"
+# Behind a pooler a query's reads share one transaction (core.graphql.backstops.statements_bounded):
+# after a cancelled statement the fields still to run fail with 25P02, not run for the same reason.
+IN_FAILED_SQL_TRANSACTION = "25P02"
 
 
 def bad_user_input(message: str, argument: str | None = None) -> GraphQLError:
@@ -67,7 +70,8 @@ def statement_timed_out(error: BaseException | None) -> bool:
     for _ in range(8):  # GraphQLError -> django.db.OperationalError -> psycopg.errors.QueryCanceled
         if error is None:
             return False
-        if getattr(error, "sqlstate", None) == QUERY_CANCELED:
+        sqlstate = getattr(error, "sqlstate", None)
+        if sqlstate == QUERY_CANCELED or (sqlstate == IN_FAILED_SQL_TRANSACTION and settings.DATABASE_POOLER):
             return True
         error = getattr(error, "original_error", None) or error.__cause__
     return False

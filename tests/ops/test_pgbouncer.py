@@ -276,26 +276,37 @@ def test_server_side_cursors_are_off_because_a_held_cursor_would_be_fetched_on_a
     assert int(pooled.stdout) == ContentType.objects.count() > 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/graphql/backstops.py bound_statements (run by ledger_project/views.py) sets "
-    "statement_timeout for the session (set_config(..., false)), which pgbouncer's transaction mode "
-    "hands to other clients; it must be SET LOCAL inside the request's transactions (docs/SCALING.md)",
-)
+def graphql_poster(server_url: str, token: str) -> Any:
+    """A keep-alive client of ``server_url``'s /graphql: post(query, variables) -> the JSON answer."""
+    http_connection = http.client.HTTPConnection("127.0.0.1", int(server_url.rsplit(":", 1)[1]), timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def post(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        http_connection.request("POST", "/graphql", json.dumps({"query": query, "variables": variables or {}}), headers)
+        response = http_connection.getresponse()
+        body = response.read()
+        assert response.status == 200, body
+        return json.loads(body)
+
+    return post
+
+
 def test_the_apps_statement_timeout_does_not_reach_other_clients_of_the_pool(transactional_db: None) -> None:
+    """Queries and mutations both bound their statements; none of it stays on a server connection."""
     ensure_settlement_account()
     _, token = api_key_create(user=User.objects.create_superuser("pooled", password="x"))
+    sender, receiver = make_account(10_000), make_account(0)
     pool_size = 2
     with pgbouncer(pool_size) as bouncer:
         with bouncer.client() as probe:
             default = probe.execute("SHOW statement_timeout").fetchone()
         with gunicorn_server("ops-pgbouncer-timeout", DATABASE_URL=bouncer.url, DATABASE_POOLER="pgbouncer") as server:
-            http_connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=30)
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            for _ in range(4):
-                query = json.dumps({"query": "{ accounts(first: 1) { edges { node { id } } } }"})
-                http_connection.request("POST", "/graphql", query, headers)
-                assert http_connection.getresponse().read()
+            post = graphql_poster(server.url, token)
+            for n in range(4):
+                assert "errors" not in post("{ accounts(first: 1) { edges { node { id } } } }")
+                variables = {"a": global_id("Account", sender.pk), "b": global_id("Account", receiver.pk)}
+                moved = post(TRANSFER, {**variables, "amount": "1.00", "key": f"pooled-timeout-{n}"})
+                assert moved["data"]["createTransaction"]["transaction"]["status"] == "COMPLETED", moved
         # Another client of the same pool (a settlement worker, the admin) on every server connection.
         others = [bouncer.client() for _ in range(pool_size)]
         try:
@@ -307,3 +318,41 @@ def test_the_apps_statement_timeout_does_not_reach_other_clients_of_the_pool(tra
             for other in others:
                 other.close()
     assert seen == [default] * pool_size
+
+
+def test_through_pgbouncer_a_read_or_a_transfer_past_the_statement_timeout_answers_query_too_complex(
+    transactional_db: None,
+) -> None:
+    """The transaction-scoped timeout still cancels: the backstop holds behind the pooler too."""
+    ensure_settlement_account()
+    _, token = api_key_create(user=User.objects.create_superuser("pooled", password="x"))
+    sender, receiver = make_account(10_000), make_account(0)
+    transfer = {"a": global_id("Account", sender.pk), "b": global_id("Account", receiver.pk), "amount": "1.00"}
+    read = "{ transactions(first: 1) { totalCount } accounts(first: 1) { totalCount } }"
+    with (
+        pgbouncer(4) as bouncer,
+        gunicorn_server(
+            "ops-pgbouncer-cancel",
+            DATABASE_URL=bouncer.url,
+            DATABASE_POOLER="pgbouncer",
+            LEDGER_STATEMENT_TIMEOUT_MS="300",
+        ) as server,
+    ):
+        post = graphql_poster(server.url, token)
+        direct = connection.settings_dict
+        with psycopg.connect(
+            host=direct["HOST"] or "127.0.0.1", port=direct["PORT"] or 5432, user=direct["USER"], dbname=direct["NAME"]
+        ) as holder:  # straight to the server: its transaction holds the lock until the block ends
+            holder.execute(f"LOCK TABLE {Transaction._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+            started = time.perf_counter()
+            answered = post(read)
+            refused = post(TRANSFER, {**transfer, "key": "pooled-cancel"})
+            took = time.perf_counter() - started
+        assert took < 5, took  # cancelled at 300 ms each, not left waiting for the lock
+        codes = [error["extensions"]["code"] for error in answered["errors"]]
+        assert codes and set(codes) == {"QUERY_TOO_COMPLEX"}, answered  # the sibling too: never INTERNAL
+        assert [error["extensions"]["code"] for error in refused["errors"]] == ["QUERY_TOO_COMPLEX"], refused
+        assert not Transaction.objects.filter(idempotency_key="pooled-cancel").exists()
+        settled = post(TRANSFER, {**transfer, "key": "pooled-after"})
+        assert settled["data"]["createTransaction"]["transaction"]["status"] == "COMPLETED", settled
+    assert_books_balance()
