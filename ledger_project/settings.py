@@ -51,7 +51,7 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.adminsite.LedgerAdminConfig",  # django.contrib.admin, its lists on the standby when safe
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
