@@ -140,6 +140,9 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         response = self.respond(problem.body(), problem.status)
         for header, value in problem.headers.items():
             response[header] = value
+        if problem.code == codes.UNAVAILABLE:
+            # Expected in a failover and already logged as a warning: not django.request's ERROR per request.
+            response._has_been_logged = True  # type: ignore[attr-defined]
         return response
 
     def respond(self, body: str, status: int) -> HttpResponse:

@@ -6,6 +6,7 @@ the one the ledger uses, as a failover or a server restart would.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -117,11 +118,17 @@ def test_a_transfer_whose_connection_dies_before_commit_is_retried_and_applied_o
     assert_books_balance()
 
 
-def test_a_lost_connection_the_service_cannot_retry_answers_unavailable_503(api: Api, settings: Any) -> None:
+def test_a_lost_connection_the_service_cannot_retry_answers_unavailable_503(
+    api: Api, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.LEDGER_RETRY_BUDGET_MS = 0
     sender, receiver = make_account(10_000), make_account(0)
 
-    response = transfer_while_killed(api, sender, receiver)
+    with caplog.at_level(logging.WARNING):
+        response = transfer_while_killed(api, sender, receiver)
+    # One warning of ours; no ERROR per request from django.request during a failover.
+    assert [r.levelname for r in caplog.records if r.name == "django.request"] == []
+    assert any("connection was lost" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
     assert response.status_code == 503, response.content
     assert response["Retry-After"] == "1"
