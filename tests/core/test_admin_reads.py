@@ -7,16 +7,9 @@ listed table.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.replica_probe import run_probe
 
 PROBE = """
 import json, django
@@ -62,23 +55,7 @@ print(json.dumps(result))
 
 
 def probe(**env: str) -> dict[str, object]:
-    real = connection.settings_dict
-    base = f"postgres://{real['USER']}@{real['HOST']}:{real['PORT']}/{real['NAME']}"
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ledger_project.settings",
-        "SECRET_KEY": "test-only-not-secret",
-        "DATABASE_URL": base,
-        "DATABASE_REPLICA_URL": base,
-        "ALLOWED_HOSTS": "testserver",
-        **env,
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_probe(PROBE, **env)
 
 
 @pytest.mark.postgres_only
