@@ -7,7 +7,9 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-postgres test-sqlite bench lint fmt clean
+.PHONY: install run serve test test-postgres test-sqlite bench lint fmt clean examples
+# The Apollo Client example (docs/CLIENTS.md), pinned by its package-lock.json; its test runs it against a live server.
+EXAMPLE := examples/apollo-client
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -15,6 +17,11 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 	touch $(BIN)/activate
 
 install: $(BIN)/activate
+
+$(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json $(EXAMPLE)/package.json
+	cd $(EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error
+
+examples: $(EXAMPLE)/node_modules/.package-lock.json
 
 run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
@@ -32,7 +39,7 @@ serve: install
 # The whole suite on PostgreSQL, then the non-concurrent part on SQLite.
 test: install test-postgres test-sqlite
 
-test-postgres: install
+test-postgres: install examples
 	DATABASE_URL=$(TEST_PG_URL) DEBUG=false SECRET_KEY=test-only-not-secret \
 		$(BIN)/pytest -m "not ha" $(PYTEST_ARGS)
 
@@ -77,4 +84,4 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles ledger.sqlite3*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles ledger.sqlite3* $(EXAMPLE)/node_modules $(EXAMPLE)/generated

@@ -12,6 +12,8 @@ SETTLEMENT_ACCOUNT_ID = 0  # fixed by migration 0002, outside the pk sequence
 
 
 class AccountKind(models.TextChoices):
+    """Whose account it is: a customer's, or the bank's own."""
+
     CUSTOMER = "CUSTOMER", "Customer"
     SETTLEMENT = "SETTLEMENT", "Settlement"
 

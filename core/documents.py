@@ -31,8 +31,19 @@ _CNPJ_RE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")
 
 
 class DocumentType(enum.StrEnum):
+    """Which Brazilian document identifies the account holder."""
+
     CPF = "CPF"
     CNPJ = "CNPJ"
+
+    @property
+    def description(self) -> str:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "CPF": "A person's CPF: 11 digits, shown as 529.982.247-25.",
+            "CNPJ": "A company's CNPJ: 14 characters (digits, or upper-case letters in the first 12 of the "
+            "alphanumeric CNPJ), shown as 11.222.333/0001-81.",
+        }[self.name]
 
 
 def normalize_document(raw: str) -> str:

@@ -11,6 +11,8 @@ import enum
 
 
 class ErrorCode(enum.StrEnum):
+    """Why a mutation refused (a payload error's code): what happened, and what the client should do."""
+
     INVALID_INPUT = "INVALID_INPUT"
     INVALID_AMOUNT = "INVALID_AMOUNT"
     INVALID_DOCUMENT = "INVALID_DOCUMENT"
@@ -27,6 +29,51 @@ class ErrorCode(enum.StrEnum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
     BATCH_ABORTED = "BATCH_ABORTED"
+
+    @property
+    def description(self) -> str:
+        """The API's words for the code (the LedgerErrorCode enum's value descriptions, docs/CLIENTS.md)."""
+        return ERROR_CODE_DESCRIPTIONS[self]
+
+
+ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_INPUT: "A malformed input field (`field` names it): an empty or over-long name or "
+    "description, an empty batch, the settlement account as a sender, text with NUL characters. Nothing was "
+    "done. Fix the input; retrying it unchanged fails the same way.",
+    ErrorCode.INVALID_AMOUNT: "The amount is not a positive number with at most two decimals, up to "
+    "999999999999.99 (no NaN, Infinity, exponent or sign). Nothing was done. Send the amount as a string such "
+    'as "1234.50".',
+    ErrorCode.INVALID_DOCUMENT: "Not a valid CPF or CNPJ (the check digits are verified). Nothing was done. Ask "
+    "the customer for the document again.",
+    ErrorCode.DUPLICATE_DOCUMENT: "An account with this document already exists. Nothing was done. Find it with "
+    "`accounts(search: <document>)` instead of opening another.",
+    ErrorCode.ACCOUNT_NOT_FOUND: "The account ID (`field` names the input) does not name an account: unknown, "
+    "malformed, or the global ID of another type. Nothing was done. Use an `Account` ID from an earlier answer.",
+    ErrorCode.TRANSACTION_NOT_FOUND: "The transaction ID does not name a transaction: unknown, malformed, or the "
+    "global ID of another type. Nothing was done. Use a `Transaction` ID from an earlier answer.",
+    ErrorCode.SAME_ACCOUNT: "Sender and receiver are the same account (or a deposit names the settlement account "
+    "itself). Nothing was done. Choose two different accounts.",
+    ErrorCode.INSUFFICIENT_FUNDS: "The sender's available balance is below the amount: the transfer is recorded "
+    "with status FAILED (the payload's transaction) and moves no money. For a reversal, the receiver cannot "
+    "cover it and nothing is recorded. Retrying with a new idempotency key makes a new attempt; with the same "
+    "key it answers this outcome again.",
+    ErrorCode.INVALID_TRANSACTION_TYPE: "DEPOSIT or REVERSAL in createTransaction(s): use createDeposit or "
+    "reverseTransaction. Nothing was done.",
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotency key was used before with a different input. Nothing was "
+    "done. A new operation needs a new key; a retry must repeat the original input exactly.",
+    ErrorCode.NOT_REVERSIBLE: "Only a COMPLETED transaction that is not itself a REVERSAL can be reversed. "
+    "Nothing was done. Cancel a PENDING one instead; a FAILED one moved no money.",
+    ErrorCode.ALREADY_REVERTED: "The transaction was already reversed: its `reversedBy` is the REVERSAL. Nothing "
+    "was done. Read the transaction instead of reversing again.",
+    ErrorCode.NOT_CANCELLABLE: "Only a PENDING transaction can be cancelled; this one has settled or failed "
+    "(reverse a COMPLETED one instead). Nothing was done.",
+    ErrorCode.PERMISSION_DENIED: "The key's user lacks the permission for this mutation, or the key is "
+    "read-only. Nothing was done. Ask the bank for a key allowed to do it; retrying will not help.",
+    ErrorCode.BATCH_TOO_LARGE: "More than 1000 items in createTransactions. Nothing was done. Split the list "
+    "into batches of at most 1000.",
+    ErrorCode.BATCH_ABORTED: "With `atomic: true`, another item of the batch failed, so nothing of the batch "
+    "was applied. Fix the failing item (it carries its own error) and send the batch again.",
+}
 
 
 class LedgerError(Exception):

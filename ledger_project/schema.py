@@ -8,6 +8,7 @@ import graphene
 from graphene import relay
 
 from accounts.schema import AccountQueries, AccountType, CreateAccount
+from core.graphql.descriptions import describe_shared
 from core.graphql.execution import LedgerExecutionContext
 from core.graphql.node import NodeRegistry
 from core.graphql.scalars import refuse_hostile_arguments
@@ -32,10 +33,18 @@ NODES = NodeRegistry(
 
 
 class Query(AccountQueries, TransactionQueries, graphene.ObjectType):
-    node = graphene.Field(relay.Node, id=graphene.NonNull(graphene.ID))
+    """What the ledger reads. Every list is a keyset-paged connection, oldest first unless `orderBy` says otherwise."""
+
+    node = graphene.Field(
+        relay.Node,
+        id=graphene.Argument(graphene.NonNull(graphene.ID), description="Any global ID (Account, Transaction, Entry)."),
+        description="The object with this global ID (Relay refetching); null when it names none.",
+    )
     nodes = graphene.NonNull(
         graphene.List(relay.Node),
-        ids=graphene.NonNull(graphene.List(graphene.NonNull(graphene.ID))),
+        ids=graphene.Argument(
+            graphene.NonNull(graphene.List(graphene.NonNull(graphene.ID))), description="Global IDs, any types."
+        ),
         description="Same order as `ids`; null where an ID is unknown or malformed.",
     )
 
@@ -49,12 +58,25 @@ class Query(AccountQueries, TransactionQueries, graphene.ObjectType):
 
 
 class Mutation(graphene.ObjectType):
-    create_account = CreateAccount.field()
-    create_transaction = CreateTransaction.field()
-    create_transactions = CreateTransactions.field()
-    create_deposit = CreateDeposit.field()
-    reverse_transaction = ReverseTransaction.field()
-    cancel_transaction = CancelTransaction.field()
+    """What changes the ledger. A refusal is a payload error (HTTP 200); money mutations take an idempotencyKey."""
+
+    create_account = CreateAccount.field(
+        "Opens a customer account, with an optional initial balance booked as a DEPOSIT."
+    )
+    create_transaction = CreateTransaction.field(
+        "Sends money from one account to another: PIX and TRANSFER complete at once, TED and DOC are held PENDING "
+        "until settled. A transfer short of funds is recorded FAILED and comes with INSUFFICIENT_FUNDS."
+    )
+    create_transactions = CreateTransactions.field(
+        "Up to 1000 transfers in one request, in list order: each on its own, or all-or-nothing with `atomic`."
+    )
+    create_deposit = CreateDeposit.field("Credits a customer account from the bank's settlement account.")
+    reverse_transaction = ReverseTransaction.field(
+        "Undoes a COMPLETED transaction: it becomes REVERTED and a new REVERSAL moves the money back."
+    )
+    cancel_transaction = CancelTransaction.field(
+        "Cancels a PENDING transaction before it settles: it becomes FAILED (CANCELLED) and its hold is released."
+    )
 
 
 class LedgerSchema(graphene.Schema):
@@ -66,5 +88,7 @@ class LedgerSchema(graphene.Schema):
 
 
 schema = LedgerSchema(query=Query, mutation=Mutation, types=[AccountType, TransactionNode, EntryNode])
+# The descriptions shared by every connection, payload and input; the scalars' specifiedByURL.
+describe_shared(schema.graphql_schema)
 # NUL and lone surrogates in any argument: BAD_USER_INPUT at its field (mutation inputs: INVALID_INPUT).
 refuse_hostile_arguments(schema.graphql_schema)

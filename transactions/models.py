@@ -21,6 +21,8 @@ from accounts.models import Account
 
 
 class TransactionType(models.TextChoices):
+    """How the money moves: the payment rail, or the bank's own operations (DEPOSIT, REVERSAL)."""
+
     PIX = "PIX"
     TED = "TED"
     DOC = "DOC"
@@ -32,19 +34,40 @@ class TransactionType(models.TextChoices):
     def description(self) -> str | None:
         """The API's words for the member (``core.graphql.enums.to_enum``)."""
         return {
+            "PIX": "Instant payment: COMPLETED (or FAILED) in the answer to createTransaction.",
+            "TED": "Same-day wire: born PENDING with the amount held, COMPLETED when the settlement worker posts it "
+            "(or FAILED if cancelled first). Poll its status or read it again later.",
+            "DOC": "Next-day transfer: like TED, PENDING with the amount held until the settlement worker posts it.",
+            "TRANSFER": "A transfer between two accounts of this bank: COMPLETED (or FAILED) at once.",
             "DEPOSIT": "Money entering a customer account from the settlement account.",
             "REVERSAL": "Created by reverseTransaction; moves the money of a completed transaction back.",
         }.get(self.name)
 
 
 class TransactionStatus(models.TextChoices):
+    """Where a transaction stands. Only COMPLETED and REVERTED transactions have moved money."""
+
     PENDING = "PENDING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     REVERTED = "REVERTED"
 
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "PENDING": "Accepted, not yet posted (TED, DOC): the amount is held from the sender's availableBalance. "
+            "It becomes COMPLETED when settled, or FAILED (CANCELLED) if cancelled first.",
+            "COMPLETED": "The money moved: two entries are posted. Final, unless reversed.",
+            "FAILED": "Recorded, but no money moved; failureReason says why. Final: a new attempt is a new "
+            "transaction with a new idempotency key.",
+            "REVERTED": "It had COMPLETED and was then undone by a REVERSAL (reversedBy); both stay in the history.",
+        }.get(self.name)
+
 
 class FailureReason(models.TextChoices):
+    """Why a transaction is FAILED."""
+
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
     CANCELLED = "CANCELLED"
 

@@ -20,13 +20,13 @@ class CreateAccount(LedgerMutation):
         permission = "accounts.add_account"
 
     class Input:
-        name = graphene.NonNull(graphene.String)
+        name = graphene.NonNull(graphene.String, description="The holder's name, 1 to 200 characters.")
         document = graphene.NonNull(
             graphene.String, description="CPF or CNPJ; punctuation (. - /) and surrounding spaces are ignored."
         )
         balance = Decimal(description="Initial deposit, booked as a DEPOSIT from the settlement account. Default 0.")
 
-    account = graphene.Field(AccountType)
+    account = graphene.Field(AccountType, description="The new account; null when refused.")
     errors = ErrorList()
 
     @classmethod

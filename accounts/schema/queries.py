@@ -23,16 +23,20 @@ def account_ordering(order_by: Any) -> Ordering:
 
 
 class AccountQueries(graphene.ObjectType):
-    account = graphene.Field(AccountType, id=graphene.NonNull(graphene.ID))
+    account = graphene.Field(
+        AccountType,
+        id=graphene.Argument(graphene.NonNull(graphene.ID), description="An Account's global ID."),
+        description="One account; null when the ID names none.",
+    )
     accounts = graphene.NonNull(
         AccountConnection,
         first=graphene.Int(),
         after=graphene.String(),
         last=graphene.Int(),
         before=graphene.String(),
-        search=graphene.String(),
-        kind=AccountKind(),
-        order_by=AccountOrder(),
+        search=graphene.String(description="A part of the name, or a whole CPF/CNPJ (punctuation optional)."),
+        kind=AccountKind(description="Only accounts of this kind."),
+        order_by=AccountOrder(description="Default: createdAt ASC (oldest first)."),
         description="Default order: createdAt ASC. `search` matches a name (case-insensitive substring) or a "
         "document (exact, normalized).",
     )

@@ -24,37 +24,50 @@ DocumentType = to_enum(documents.DocumentType)
 
 
 class AccountOrderField(graphene.Enum):
+    """What a list of accounts is sorted by (the pk breaks ties, in the same direction)."""
+
     # The values are the model fields the keyset orders by.
     CREATED_AT = "created_at"
     NAME = "name"
 
+    @property
+    def description(self) -> str | None:
+        return {"CREATED_AT": "When the account was opened.", "NAME": "The holder's name, as stored."}.get(self.name)
+
 
 class AccountOrder(graphene.InputObjectType):
-    field = graphene.NonNull(AccountOrderField)
-    direction = graphene.NonNull(OrderDirection)
+    """How to sort a list of accounts."""
+
+    field = graphene.NonNull(AccountOrderField, description="The sort key.")
+    direction = graphene.NonNull(OrderDirection, description="ASC: oldest (or A) first; DESC: the reverse.")
 
 
 class AccountType(ModelNode, graphene.ObjectType):
     class Meta:
         name = "Account"
         interfaces = (relay.Node,)
+        description = (
+            "A customer's account, or the bank's settlement account. Its balance changes only through transactions."
+        )
 
     # Wherever an Account appears (a query, a transaction's sender, an entry, a payload): core.graphql.execution.
     view_permission: ClassVar[str] = VIEW_ACCOUNT
 
-    name = graphene.NonNull(graphene.String)
+    name = graphene.NonNull(graphene.String, description="The holder's name.")
     document = graphene.NonNull(
         graphene.String,
         description="Normalized CPF (11 digits) or CNPJ (14 characters, digits and upper-case letters).",
     )
-    document_type = graphene.NonNull(DocumentType)
-    kind = graphene.NonNull(AccountKind)
+    document_type = graphene.NonNull(DocumentType, description="Whether `document` is a CPF or a CNPJ.")
+    kind = graphene.NonNull(AccountKind, description="A customer's account or the bank's settlement account.")
     balance = graphene.NonNull(Decimal, description="Posted balance: the sum of this account's entries.")
     available_balance = graphene.NonNull(
         Decimal, description="balance minus the amounts held by this account's PENDING outgoing transactions."
     )
-    created_at = graphene.NonNull(DateTime)
-    updated_at = graphene.NonNull(DateTime)
+    created_at = graphene.NonNull(DateTime, description="When the account was opened.")
+    updated_at = graphene.NonNull(
+        DateTime, description="When the account last changed (its balance or its held amount)."
+    )
     # transactions, entries and balanceAt read entries and transactions: transactions.schema adds them.
 
     model = Account

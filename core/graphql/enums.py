@@ -12,19 +12,25 @@ def to_enum(choices: type[enum.Enum], *, name: str | None = None) -> type[graphe
     """The GraphQL enum of a domain enum (a model's ``TextChoices``): Saleor's ``to_enum``.
 
     Its values are the members, in their order, under their names; a member's
-    ``description`` property, when the domain gives one, describes its value.
+    ``description`` property describes its value, and the domain enum's docstring the type.
     So adding a member to the domain adds it to the API, and the two cannot drift.
     """
 
     type_name = name or choices.__name__
-    meta = type("Meta", (), {"name": type_name, "enum": choices})
-    # No docstring: the type has no description, as the hand-written enums had none.
-    return type(f"{type_name}Enum", (graphene.Enum,), {"Meta": meta, "__doc__": None})
+    # The domain enum's docstring describes the GraphQL type (tests/graphql/test_descriptions.py requires one).
+    meta = type("Meta", (), {"name": type_name, "enum": choices, "description": choices.__doc__})
+    return type(f"{type_name}Enum", (graphene.Enum,), {"Meta": meta, "__doc__": choices.__doc__})
 
 
 class OrderDirection(graphene.Enum):
+    """Which way a list runs. Lists run ASC (oldest first) unless asked."""
+
     ASC = "ASC"
     DESC = "DESC"
+
+    @property
+    def description(self) -> str | None:
+        return {"ASC": "Ascending: oldest (or A) first.", "DESC": "Descending: newest (or Z) first."}.get(self.name)
 
 
 def enum_value(member: Any) -> Any:

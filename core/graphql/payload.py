@@ -8,7 +8,12 @@ import graphene
 
 from core.errors import ErrorCode, LedgerError
 
-LedgerErrorCode = graphene.Enum.from_enum(ErrorCode, name="LedgerErrorCode")
+LedgerErrorCode = graphene.Enum.from_enum(
+    ErrorCode,
+    name="LedgerErrorCode",
+    description="Why a mutation refused, in a payload error's `code` (HTTP 200). Every value says what happened "
+    "and what the client should do.",
+)
 
 
 class LedgerErrorType(graphene.ObjectType):
@@ -18,8 +23,10 @@ class LedgerErrorType(graphene.ObjectType):
         name = "LedgerError"
         description = "A business-rule failure, returned in a mutation payload (HTTP 200)."
 
-    code = graphene.NonNull(LedgerErrorCode)
-    message = graphene.NonNull(graphene.String)
+    code = graphene.NonNull(LedgerErrorCode, description="What went wrong, for the program: branch on this.")
+    message = graphene.NonNull(
+        graphene.String, description="What went wrong, for a person (English); its wording may change."
+    )
     field = graphene.String(
         description='The input field at fault, as named in the input type (e.g. "amount"), or null.'
     )
@@ -34,5 +41,6 @@ def permission_denied() -> LedgerError:
     return LedgerError(ErrorCode.PERMISSION_DENIED, "Your key or user may not perform this mutation.", None)
 
 
-def ErrorList() -> graphene.NonNull:
-    return graphene.NonNull(graphene.List(graphene.NonNull(LedgerErrorType)))
+def ErrorList(description: str | None = None) -> graphene.NonNull:
+    """A payload's ``errors`` (without a description, the shared one: core.graphql.descriptions)."""
+    return graphene.NonNull(graphene.List(graphene.NonNull(LedgerErrorType)), description=description)

@@ -126,7 +126,9 @@ extend_object_type(
     AccountType,
     balance_at=graphene.Field(
         graphene.NonNull(Decimal),
-        at=graphene.Argument(graphene.NonNull(DateTime)),
+        at=graphene.Argument(
+            graphene.NonNull(DateTime), description="The instant, with its UTC offset; entries posted at it count."
+        ),
         resolver=resolve_balance_at,
         description="The posted balance as it stood at the instant `at` (0.00 before the first entry).",
     ),
@@ -134,10 +136,12 @@ extend_object_type(
         graphene.NonNull(TransactionConnection),
         args={
             **PAGE_ARGS,
-            "direction": graphene.Argument(TransactionDirection, default_value="ALL"),
-            "status": graphene.Argument(TransactionStatus),
-            "type": graphene.Argument(TransactionTypeEnum),
-            "order_by": graphene.Argument(TransactionOrder),
+            "direction": graphene.Argument(
+                TransactionDirection, default_value="ALL", description="Sent, received, or both (default)."
+            ),
+            "status": graphene.Argument(TransactionStatus, description="Only transactions with this status."),
+            "type": graphene.Argument(TransactionTypeEnum, description="Only transactions of this type."),
+            "order_by": graphene.Argument(TransactionOrder, description="Default: createdAt ASC (oldest first)."),
         },
         resolver=resolve_account_transactions,
         description="Transactions this account takes part in. Default order: createdAt ASC.",
@@ -146,9 +150,13 @@ extend_object_type(
         graphene.NonNull(EntryConnection),
         args={
             **PAGE_ARGS,
-            "since": graphene.Argument(DateTime),
-            "until": graphene.Argument(DateTime),
-            "direction": graphene.Argument(OrderDirection, default_value="ASC"),
+            "since": graphene.Argument(DateTime, description="Only entries posted at or after this instant."),
+            "until": graphene.Argument(DateTime, description="Only entries posted at or before this instant."),
+            "direction": graphene.Argument(
+                OrderDirection,
+                default_value="ASC",
+                description="ASC (default): oldest entry first; DESC: newest first.",
+            ),
         },
         resolver=resolve_account_entries,
         description="The statement: this account's ledger entries in posting order, each with its running balance.",

@@ -14,6 +14,8 @@ FailureReason = to_enum(models.FailureReason)
 
 
 class TransactionDirection(graphene.Enum):
+    """Which of an account's transactions: the ones it sent, received, or both."""
+
     SENT = "SENT"
     RECEIVED = "RECEIVED"
     ALL = "ALL"
@@ -28,5 +30,11 @@ class TransactionDirection(graphene.Enum):
 
 
 class TransactionOrderField(graphene.Enum):
+    """What a list of transactions is sorted by (the pk breaks ties, in the same direction)."""
+
     # The value is the model field the keyset orders by.
     CREATED_AT = "created_at"
+
+    @property
+    def description(self) -> str | None:
+        return {"CREATED_AT": "When the transaction was created."}.get(self.name)

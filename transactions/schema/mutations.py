@@ -53,13 +53,20 @@ def transfer_spec(data: dict[str, Any]) -> services.TransferSpec:
     )
 
 
+AMOUNT = 'Greater than 0, at most two decimals; send a string ("1234.50").'
+DESCRIPTION = "Free text for the statement, up to 500 characters."
+IDEMPOTENCY_KEY = "Client-chosen key (1-255 chars): a retry with the same key never moves money twice."
+
+
 class TransactionSpec(graphene.InputObjectType):
-    sender_account = graphene.NonNull(graphene.ID)
-    receiver_account = graphene.NonNull(graphene.ID)
-    amount = graphene.NonNull(Decimal)
-    type = graphene.NonNull(TransactionTypeEnum)
-    description = graphene.String()
-    idempotency_key = graphene.String()
+    """One transfer of a createTransactions batch: the fields of createTransaction."""
+
+    sender_account = graphene.NonNull(graphene.ID, description="Global ID of the sending Account.")
+    receiver_account = graphene.NonNull(graphene.ID, description="Global ID of the receiving Account.")
+    amount = graphene.NonNull(Decimal, description=AMOUNT)
+    type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
+    description = graphene.String(description=DESCRIPTION)
+    idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
 
 
 class CreateTransaction(LedgerMutation):
@@ -69,12 +76,10 @@ class CreateTransaction(LedgerMutation):
     class Input:
         sender_account = graphene.NonNull(graphene.ID, description="Global ID of the sending Account.")
         receiver_account = graphene.NonNull(graphene.ID, description="Global ID of the receiving Account.")
-        amount = graphene.NonNull(Decimal)
+        amount = graphene.NonNull(Decimal, description=AMOUNT)
         type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
-        description = graphene.String()
-        idempotency_key = graphene.String(
-            description="Client-chosen key (1-255 chars): a retry with the same key never moves money twice."
-        )
+        description = graphene.String(description=DESCRIPTION)
+        idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
 
     transaction = graphene.Field(
         TransactionNode,
@@ -91,9 +96,13 @@ class CreateTransaction(LedgerMutation):
 
 
 class TransactionResult(graphene.ObjectType):
+    """The outcome of one item of a createTransactions batch."""
+
     index = graphene.NonNull(graphene.Int, description="Position in the input list, from 0.")
-    transaction = graphene.Field(TransactionNode)
-    errors = ErrorList()
+    transaction = graphene.Field(
+        TransactionNode, description="The transaction recorded for this item (possibly FAILED); null when none was."
+    )
+    errors = ErrorList(description="This item's business-rule failures; empty when it was done.")
 
 
 class CreateTransactions(LedgerMutation):
@@ -140,12 +149,12 @@ class CreateDeposit(LedgerMutation):
         permission = "transactions.add_deposit"
 
     class Input:
-        account_id = graphene.NonNull(graphene.ID)
-        amount = graphene.NonNull(Decimal)
-        description = graphene.String()
-        idempotency_key = graphene.String()
+        account_id = graphene.NonNull(graphene.ID, description="Global ID of the customer Account to credit.")
+        amount = graphene.NonNull(Decimal, description=AMOUNT)
+        description = graphene.String(description=DESCRIPTION)
+        idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
 
-    transaction = graphene.Field(TransactionNode)
+    transaction = graphene.Field(TransactionNode, description="The DEPOSIT, COMPLETED; null when refused.")
     errors = ErrorList()
 
     @classmethod
@@ -165,9 +174,9 @@ class ReverseTransaction(LedgerMutation):
         permission = "transactions.reverse_transaction"
 
     class Input:
-        transaction_id = graphene.NonNull(graphene.ID)
-        description = graphene.String()
-        idempotency_key = graphene.String()
+        transaction_id = graphene.NonNull(graphene.ID, description="Global ID of the COMPLETED Transaction to undo.")
+        description = graphene.String(description="Free text for the REVERSAL, up to 500 characters.")
+        idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
 
     transaction = graphene.Field(TransactionNode, description="The original transaction, now REVERTED.")
     reversal = graphene.Field(TransactionNode, description="The new REVERSAL transaction.")
@@ -190,7 +199,7 @@ class CancelTransaction(LedgerMutation):
         permission = ADD_TRANSACTION
 
     class Input:
-        transaction_id = graphene.NonNull(graphene.ID)
+        transaction_id = graphene.NonNull(graphene.ID, description="Global ID of the PENDING Transaction to cancel.")
 
     transaction = graphene.Field(
         TransactionNode, description="The transaction, now FAILED with failureReason CANCELLED."

@@ -18,17 +18,21 @@ from transactions.schema.types import TransactionConnection, TransactionNode, Tr
 
 
 class TransactionQueries(graphene.ObjectType):
-    transaction = graphene.Field(TransactionNode, id=graphene.NonNull(graphene.ID))
+    transaction = graphene.Field(
+        TransactionNode,
+        id=graphene.Argument(graphene.NonNull(graphene.ID), description="A Transaction's global ID."),
+        description="One transaction; null when the ID names none.",
+    )
     transactions = graphene.Field(
         graphene.NonNull(TransactionConnection),
         args={
             **PAGE_ARGS,
-            "account_id": graphene.ID(),
-            "status": TransactionStatus(),
-            "type": TransactionTypeEnum(),
-            "created_after": DateTime(),
-            "created_before": DateTime(),
-            "order_by": TransactionOrder(),
+            "account_id": graphene.ID(description="Only transactions this Account sent or received."),
+            "status": TransactionStatus(description="Only transactions with this status."),
+            "type": TransactionTypeEnum(description="Only transactions of this type."),
+            "created_after": DateTime(description="Only transactions created strictly after this instant."),
+            "created_before": DateTime(description="Only transactions created strictly before this instant."),
+            "order_by": TransactionOrder(description="Default: createdAt ASC (oldest first)."),
         },
         description="Default order: createdAt ASC. `accountId` keeps transactions where that account is sender or "
         "receiver.",

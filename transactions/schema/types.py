@@ -25,26 +25,34 @@ VIEW_TRANSACTION = "transactions.view_transaction"
 
 
 class TransactionOrder(graphene.InputObjectType):
+    """How to sort a list of transactions."""
+
     field = graphene.NonNull(TransactionOrderField, description="Only CREATED_AT exists today.")
-    direction = graphene.NonNull(OrderDirection)
+    direction = graphene.NonNull(OrderDirection, description="ASC: oldest first; DESC: newest first.")
 
 
 class TransactionNode(ModelNode, graphene.ObjectType):
     class Meta:
         name = "Transaction"
         interfaces = (relay.Node,)
+        description = (
+            "Money moving from a sender to a receiver, or the record that it could not (status FAILED). Never "
+            "deleted: a mistake is undone by a REVERSAL."
+        )
 
     view_permission: ClassVar[str] = VIEW_TRANSACTION  # enforced by core.graphql.execution, wherever it appears
 
-    sender = graphene.NonNull(AccountType)
-    receiver = graphene.NonNull(AccountType)
+    sender = graphene.NonNull(AccountType, description="The account the money leaves.")
+    receiver = graphene.NonNull(AccountType, description="The account the money enters.")
     amount = graphene.NonNull(Decimal, description="Always positive.")
-    description = graphene.NonNull(graphene.String)
-    type = graphene.NonNull(TransactionTypeEnum)
-    status = graphene.NonNull(TransactionStatus)
+    description = graphene.NonNull(graphene.String, description="The sender's free text; empty when none was given.")
+    type = graphene.NonNull(TransactionTypeEnum, description="The rail (PIX, TED, DOC, TRANSFER) or operation.")
+    status = graphene.NonNull(
+        TransactionStatus, description="Where it stands; only COMPLETED and REVERTED moved money."
+    )
     failure_reason = graphene.Field(FailureReason, description="Why the transaction is FAILED; null otherwise.")
     idempotency_key = graphene.String(description="The idempotency key it was created with, if any.")
-    created_at = graphene.NonNull(DateTime)
+    created_at = graphene.NonNull(DateTime, description="When the ledger accepted it; lists sort by it.")
     completed_at = DateTime(
         description="When the money moved (status became COMPLETED); null while PENDING or if it never moved."
     )
@@ -78,14 +86,16 @@ class EntryNode(ModelNode, graphene.ObjectType):
 
     view_permission: ClassVar[str] = VIEW_TRANSACTION
 
-    account = graphene.NonNull(AccountType)
-    transaction = graphene.NonNull(TransactionNode)
+    account = graphene.NonNull(AccountType, description="The account this entry posts to.")
+    transaction = graphene.NonNull(
+        TransactionNode, description="The transaction this entry is half of (its other half is the counterparty's)."
+    )
     amount = graphene.NonNull(
         Decimal, description="Signed: negative for money out of the account, positive for money in."
     )
     balance_after = graphene.NonNull(Decimal, description="The account's posted balance right after this entry.")
     sequence = graphene.NonNull(graphene.Int, description="1, 2, 3, ... per account, gapless, in posting order.")
-    created_at = graphene.NonNull(DateTime)
+    created_at = graphene.NonNull(DateTime, description="When it was posted.")
 
     model = Entry
     by_pk = selectors.entries_by_pk
