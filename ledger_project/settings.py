@@ -212,6 +212,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 LEDGER_TED_DELAY = env_int("LEDGER_TED_DELAY", 0)  # seconds before a TED is due
 LEDGER_DOC_DELAY = env_int("LEDGER_DOC_DELAY", 0)  # seconds before a DOC is due
 LEDGER_GRAPHIQL = env_bool("LEDGER_GRAPHIQL", False)
+# Where `make run` keeps its development key for GraphiQL to prefill (read only in DEBUG: access/devkey.py).
+LEDGER_DEV_KEY_FILE = os.environ.get("LEDGER_DEV_KEY_FILE", str(BASE_DIR / ".dev-api-key"))
 LEDGER_RETRY_BUDGET_MS = env_int("LEDGER_RETRY_BUDGET_MS", 2000)  # serialization/deadlock retries, time budget
 LEDGER_SETTLE_INTERVAL = env_int("LEDGER_SETTLE_INTERVAL", 1)  # seconds between --loop passes
 LEDGER_SETTLE_BATCH = env_int("LEDGER_SETTLE_BATCH", 500)  # rows claimed per settlement step

@@ -21,6 +21,7 @@ them in order:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django_graphiql_static.views import GraphiQLOfflineView
 from graphql import (
@@ -46,6 +49,7 @@ from graphql import (
 )
 
 from access.authentication import CsrfFailed, NotAuthenticated, authenticate
+from access.devkey import current_dev_key
 from core import metrics, replica
 from core.db import connection_lost
 from core.graphql import errors as codes
@@ -71,6 +75,46 @@ logger = logging.getLogger("ledger.graphql")
 
 # A mutation's answer carries its commit position; a query that sends it back reads no older data.
 READ_AFTER_HEADER = "Ledger-Read-After"
+
+
+# What GraphiQL opens on: a ledger query of our own, and how to authenticate it.
+GRAPHIQL_DEFAULT_QUERY = """# The ledger's GraphQL API. Press the run button (or Ctrl-Enter) to list the first accounts.
+#
+# Authenticate with a staff session (log in at /admin/), or with an API key in the
+# Headers pane below: {"Authorization": "Bearer <api key>"}. In development
+# (make run) the dev key is already there.
+#
+# Amounts are strings ("1234.50"), instants ISO-8601 in UTC; lists run oldest first.
+# The Docs pane describes every field and error code; docs/CLIENTS.md has the rest.
+
+query FirstAccounts {
+  accounts(first: 5) {
+    totalCount
+    edges {
+      node {
+        id
+        name
+        document
+        balance
+        availableBalance
+        transactions(last: 3) {
+          edges {
+            node { type status amount createdAt }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def admin_login_url(then: str) -> str | None:
+    """The admin's sign-in page, coming back to ``then``; None where no admin is mounted (test URLconfs)."""
+    try:
+        return f"{reverse('admin:login')}?next={then}"
+    except NoReverseMatch:
+        return None
 
 
 def unavailable() -> HttpProblem:
@@ -135,6 +179,17 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
                 return self.refuse(unavailable())
             logger.exception("GraphQL request failed")
             return self.refuse(HttpProblem(500, codes.INTERNAL, codes.INTERNAL_MESSAGE))
+
+    def render_graphiql(self, request: HttpRequest, **data: Any) -> HttpResponse:
+        """Our page (core/templates/ledger/graphiql.html): our query; in DEBUG only, the dev key's header."""
+        dev_key = current_dev_key()
+        headers = json.dumps({"Authorization": f"Bearer {dev_key}"}, indent=2) if dev_key else None
+        context = {
+            "authenticated": bool(dev_key) or request.user.is_authenticated,
+            "login_url": admin_login_url(request.path),
+            "graphiql_settings": {"url": request.path, "defaultQuery": GRAPHIQL_DEFAULT_QUERY, "headers": headers},
+        }
+        return render(request, "ledger/graphiql.html", context)
 
     def refuse(self, problem: HttpProblem) -> HttpResponse:
         response = self.respond(problem.body(), problem.status)

@@ -112,11 +112,18 @@ def test_revoke_api_key_accepts_the_whole_key(settlement: object) -> None:
     assert query_with(token).status_code == 401
 
 
-def test_dev_api_key_makes_a_superuser_key_and_a_curl_that_works(settlement: object, settings: Any) -> None:
+def test_dev_api_key_makes_a_superuser_key_and_a_curl_that_works(
+    settlement: object, settings: Any, tmp_path: Path
+) -> None:
     settings.DEBUG = True
+    settings.LEDGER_DEV_KEY_FILE = str(tmp_path / ".dev-api-key")
     out, _ = run("dev_api_key", "--host", "127.0.0.1", "--port", "8123")
     token = re.search(r"ldg_[A-Za-z0-9_-]{43}", out)
     assert token is not None
+    # Kept for GraphiQL to prefill, readable by its owner only.
+    kept = tmp_path / ".dev-api-key"
+    assert kept.read_text().strip() == token.group()
+    assert kept.stat().st_mode & 0o777 == 0o600
     curl = next(line.strip() for line in out.splitlines() if line.strip().startswith("curl "))
     words = shlex.split(curl)
     assert words[:3] == ["curl", "-s", "http://127.0.0.1:8123/graphql"]
@@ -127,14 +134,17 @@ def test_dev_api_key_makes_a_superuser_key_and_a_curl_that_works(settlement: obj
     )
     assert response.status_code == 200 and "errors" not in response.json()
     assert User.objects.get(username="dev").is_superuser
-    # Run again: the same user, a fresh key.
+    # Run again: the same user, a fresh key (the kept one replaced).
     run("dev_api_key")
+    assert kept.read_text().strip() != token.group()
     assert User.objects.filter(username="dev").count() == 1
     assert ApiKey.objects.filter(user__username="dev", revoked_at__isnull=True).count() == 2
 
 
-def test_dev_api_key_refuses_to_run_without_debug(settings: Any) -> None:
+def test_dev_api_key_refuses_to_run_without_debug(settings: Any, tmp_path: Path) -> None:
     settings.DEBUG = False
+    settings.LEDGER_DEV_KEY_FILE = str(tmp_path / ".dev-api-key")
     with pytest.raises(CommandError, match="DEBUG"):
         run("dev_api_key")
     assert not User.objects.filter(username="dev").exists()
+    assert not (tmp_path / ".dev-api-key").exists()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from access.devkey import dev_key_file, write_dev_key
 from access.services import api_key_create
 
 USERNAME = "dev"
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             user.set_password(USERNAME)
             user.save()
         _, token = api_key_create(user=user, name="make run")
+        write_dev_key(token)  # GraphiQL prefills it in its Headers pane (DEBUG only: access.devkey)
         base = f"http://{host}:{port}"
         curl = (
             f"curl -s {base}/graphql -H {shlex.quote(f'Authorization: Bearer {token}')} "
@@ -43,5 +45,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"\nDevelopment API key for user '{USERNAME}' (password '{USERNAME}' for {base}/admin/ and GraphiQL at "
-            f"{base}/graphql):\n  {token}\n\nTry it:\n  {curl}\n"
+            f"{base}/graphql, where it is prefilled from {dev_key_file().name}):\n  {token}\n\nTry it:\n  {curl}\n"
         )
