@@ -7,7 +7,7 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-postgres test-sqlite bench lint fmt clean examples
+.PHONY: install run serve reset test test-postgres test-sqlite bench lint fmt clean examples
 # The Apollo Client example (docs/CLIENTS.md), pinned by its package-lock.json; its test runs it against a live server.
 EXAMPLE := examples/apollo-client
 
@@ -27,6 +27,13 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py dev_api_key --host $(HOST) --port $(PORT)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# A fresh database for the README tour (make reset run): deletes make run's SQLite file, never a PostgreSQL database.
+SQLITE_FILE = $(or $(SQLITE_PATH),ledger.sqlite3)
+reset:
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "make reset deletes only make run's SQLite file; for PostgreSQL: dropdb ledger && createdb ledger" >&2; exit 2; fi
+	rm -f $(SQLITE_FILE) $(SQLITE_FILE)-wal $(SQLITE_FILE)-shm $(SQLITE_FILE)-journal
 
 # The production stack on this machine, without Docker: nginx in front of gunicorn
 # (ledger_project/serve.py), DEBUG off, every other setting from the environment
