@@ -45,6 +45,9 @@ class Account(models.Model):
     sent_count = models.BigIntegerField(default=0)
     received_count = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    metadata = models.JSONField(
+        null=True, blank=True, help_text="The client's labels: a list of {key, value}, in its order (core.metadata)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,7 @@ from typing import Any
 import graphene
 from graphene import relay
 
-from accounts.schema import AccountQueries, AccountType, CreateAccount
+from accounts.schema import AccountQueries, AccountType, CreateAccount, UpdateAccount
 from core.graphql.descriptions import describe_shared
 from core.graphql.execution import LedgerExecutionContext
 from core.graphql.node import NodeRegistry
@@ -76,6 +76,9 @@ class Mutation(graphene.ObjectType):
     )
     cancel_transaction = CancelTransaction.field(
         "Cancels a PENDING transaction before it settles: it becomes FAILED (CANCELLED) and its hold is released."
+    )
+    update_account = UpdateAccount.field(
+        "Replaces an account's name and/or whole metadata. Permission: accounts.change_account."
     )
 
 

@@ -107,6 +107,11 @@ class Transaction(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, help_text="When a PENDING transaction may settle.")
     completed_at = models.DateTimeField(null=True, blank=True)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    metadata = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The client's labels, set at creation and never changed (core.metadata; transactions/0005).",
+    )
 
     class Meta:
         permissions = [

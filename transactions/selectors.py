@@ -15,6 +15,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
 from core.counters import TRANSACTIONS, counter_total
+from core.metadata import Pairs, with_metadata
 from transactions.models import Entry, Transaction
 
 # The fields that make an account part of a transaction, by the API's TransactionDirection.
@@ -39,9 +40,10 @@ def transaction_list(
     type: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    metadata: Pairs | None = None,
 ) -> QuerySet[Transaction]:
-    """Transactions matching the filters, their parties joined."""
-    transactions = transactions_with_parties()
+    """Transactions matching the filters, their parties joined; ``metadata``: every (key, value) pair carried."""
+    transactions = with_metadata(transactions_with_parties(), metadata)
     if status:
         transactions = transactions.filter(status=status)
     if type:

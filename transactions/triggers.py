@@ -95,6 +95,40 @@ DROP TRIGGER IF EXISTS entry_no_truncate ON transactions_entry;
     },
 )
 
-SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD)
+# transactions/0005: a transaction's metadata is set at creation and never changes (records.md), like its parties.
+# A trigger of its own, so 0002's SQL stays as it was installed.
+METADATA_IMMUTABLE = VendorSQL(
+    forward={
+        "postgresql": (
+            """
+CREATE OR REPLACE FUNCTION ledger_refuse_metadata_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: a transaction never changes its metadata'
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+CREATE TRIGGER transaction_metadata_immutable BEFORE UPDATE OF metadata ON transactions_transaction
+    FOR EACH ROW WHEN (NEW.metadata IS DISTINCT FROM OLD.metadata)
+    EXECUTE FUNCTION ledger_refuse_metadata_change();
+""",
+        ),
+        "sqlite": (
+            """CREATE TRIGGER transaction_metadata_immutable BEFORE UPDATE OF metadata ON transactions_transaction
+       WHEN NEW.metadata IS NOT OLD.metadata
+       BEGIN SELECT RAISE(ABORT, 'ledger: a transaction never changes its metadata'); END""",
+        ),
+    },
+    backward={
+        "postgresql": (
+            """
+DROP TRIGGER IF EXISTS transaction_metadata_immutable ON transactions_transaction;
+DROP FUNCTION IF EXISTS ledger_refuse_metadata_change();
+""",
+        ),
+        "sqlite": ("DROP TRIGGER IF EXISTS transaction_metadata_immutable",),
+    },
+)
+
+SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD, METADATA_IMMUTABLE)
 # Every history trigger of the ledger, both apps': what verify_ledger expects on each vendor.
 ALL_SCRIPTS = (*audit_triggers.SCRIPTS, *SCRIPTS)

@@ -18,6 +18,7 @@ apply to both. This module knows nothing of the book: it imports no ledger rule.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,7 @@ _TRANSACTION_COLUMNS = (
     ("due_at", "timestamptz"),
     ("completed_at", "timestamptz"),
     ("reverses_id", "bigint"),
+    ("metadata", "jsonb"),
 )
 # A Posting's attributes, by name (Posting below).
 _ENTRY_COLUMNS = (
@@ -209,7 +211,13 @@ def _unnest(columns: Sequence[tuple[str, str]]) -> str:
 
 
 def _arrays(columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> list[list[Any]]:
-    return [[getattr(row, name) for row in rows] for name, _ in columns]
+    return [[_value(row, name, kind) for row in rows] for name, kind in columns]
+
+
+def _value(row: object, name: str, kind: str) -> Any:
+    """A column's value as the statement or COPY sends it: a jsonb value travels as its JSON text."""
+    value = getattr(row, name)
+    return json.dumps(value) if kind == "jsonb" and value is not None else value
 
 
 def _names(columns: Sequence[tuple[str, str]]) -> str:
@@ -224,7 +232,7 @@ def _copy(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]
         cursor.cursor.copy(f"COPY {table} ({_names(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([getattr(row, name) for name, _ in columns])
+            copy.write_row([_value(row, name, kind) for name, kind in columns])
 
 
 def _model_rows(model: type[Model], objects: Sequence[Model]) -> tuple[list[str], list[list[Any]]]:

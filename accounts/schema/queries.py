@@ -12,7 +12,9 @@ from accounts.schema.types import AccountConnection, AccountKind, AccountOrder, 
 from core.graphql.connection import Ordering, Page, paginate
 from core.graphql.enums import enum_value
 from core.graphql.loaders import current_loaders
+from core.graphql.metadata import FILTER_METADATA, metadata_input
 from core.graphql.node import decode_id
+from core.metadata import metadata_pairs
 
 
 def account_ordering(order_by: Any) -> Ordering:
@@ -37,6 +39,7 @@ class AccountQueries(graphene.ObjectType):
         search=graphene.String(description="A part of the name, or a whole CPF/CNPJ (punctuation optional)."),
         kind=AccountKind(description="Only accounts of this kind."),
         order_by=AccountOrder(description="Default: createdAt ASC (oldest first)."),
+        metadata=metadata_input(FILTER_METADATA),
         description="Default order: createdAt ASC. `search` matches a name (case-insensitive substring) or a "
         "document (exact, normalized).",
     )
@@ -54,12 +57,13 @@ class AccountQueries(graphene.ObjectType):
         search: str | None = None,
         kind: Any = None,
         order_by: Any = None,
+        metadata: Any = None,
         **page: Any,
     ) -> Page:
-        kind_value = enum_value(kind)
+        filters = {"search": search, "kind": enum_value(kind), "metadata": metadata_pairs(metadata)}
         return paginate(
-            selectors.account_list(search=search, kind=kind_value),
+            selectors.account_list(**filters),
             account_ordering(order_by),
-            total=lambda: selectors.account_count(search=search, kind=kind_value),
+            total=lambda: selectors.account_count(**filters),
             **page,
         )

@@ -12,6 +12,7 @@ from accounts.models import Account
 from core import documents
 from core.graphql.connection import KeysetConnection, edges_of
 from core.graphql.enums import OrderDirection, to_enum
+from core.graphql.metadata import metadata_field
 from core.graphql.resolvers import ModelNode, choice
 from core.graphql.scalars import DateTime, Decimal
 
@@ -68,6 +69,7 @@ class AccountType(ModelNode, graphene.ObjectType):
     updated_at = graphene.NonNull(
         DateTime, description="When the account last changed (its balance or its held amount)."
     )
+    metadata = metadata_field("The client's labels, in the order given; updateAccount replaces them.")
     # transactions, entries and balanceAt read entries and transactions: transactions.schema adds them.
 
     model = Account

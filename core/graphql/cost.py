@@ -129,6 +129,8 @@ COUNTED_FILTERS: Mapping[tuple[str, str], frozenset[str]] = {
 # Lists that are neither a connection's `edges` nor a lookup by `ids`: (type, field) -> most items.
 LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Transaction", "entries"): 2,  # the debit and the credit
+    ("Account", "metadata"): 20,  # core.metadata.MAX_ENTRIES
+    ("Transaction", "metadata"): 20,
 }
 # Lists as long as a list of the mutation's input: (payload type, field) -> path in the mutation's arguments.
 INPUT_BOUNDS: Mapping[tuple[str, str], tuple[str, ...]] = {

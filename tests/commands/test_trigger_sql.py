@@ -95,6 +95,7 @@ def test_verify_ledger_expects_exactly_the_triggers_the_migrations_create() -> N
         ("transactions_entry", "entry_no_truncate"),
         ("transactions_transaction", "transaction_no_truncate"),
         ("audit_auditevent", "audit_event_no_truncate"),
+        ("transactions_transaction", "transaction_metadata_immutable"),
     }
     assert verification.expected_triggers("sqlite") == {
         ("transactions_entry", "entry_no_update"),
@@ -103,6 +104,7 @@ def test_verify_ledger_expects_exactly_the_triggers_the_migrations_create() -> N
         ("transactions_transaction", "transaction_core_immutable"),
         ("audit_auditevent", "audit_event_no_update"),
         ("audit_auditevent", "audit_event_no_delete"),
+        ("transactions_transaction", "transaction_metadata_immutable"),
     }
 
 

@@ -281,6 +281,11 @@ UNGATED = {
     "CreateDepositPayload",
     "ReverseTransactionPayload",
     "CancelTransactionPayload",
+    "UpdateAccountPayload",
+    "AuditEventConnection",
+    "AuditEventEdge",
+    # A part of its owner (an Account's or a Transaction's labels), read only through it.
+    "MetadataEntry",
 }
 
 

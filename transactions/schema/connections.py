@@ -23,6 +23,7 @@ from core.graphql.loaders import current_loaders
 from core.graphql.nested import OwnedRows
 from core.graphql.node import decode_id, restrict_fields
 from core.graphql.scalars import DateTime, Decimal
+from core.metadata import metadata_pairs
 from transactions import selectors
 from transactions.models import Transaction
 from transactions.schema.enums import TransactionDirection, TransactionStatus, TransactionTypeEnum
@@ -45,6 +46,7 @@ def transactions_page(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     order_by: Any = None,
+    metadata: Any = None,
     **page: Any,
 ) -> Page:
     """The root list; ``accountId`` keeps the transactions that account sent or received."""
@@ -53,6 +55,7 @@ def transactions_page(
         "type": enum_value(type),
         "created_after": created_after,
         "created_before": created_before,
+        "metadata": metadata_pairs(metadata) or None,
     }
     ordering = transaction_ordering(order_by)
     if account_id is None:

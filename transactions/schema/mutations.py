@@ -15,10 +15,12 @@ import graphene
 from core.errors import ErrorCode, LedgerError
 from core.graphql.enums import enum_value
 from core.graphql.loaders import register_for_loading
+from core.graphql.metadata import CREATE_METADATA, metadata_input
 from core.graphql.mutations import LedgerMutation
 from core.graphql.node import decode_id
 from core.graphql.payload import ErrorList, payload_errors
 from core.graphql.scalars import Decimal
+from core.metadata import metadata_pairs
 from core.money import parse_amount
 from transactions import services
 from transactions.schema.enums import TransactionTypeEnum
@@ -50,6 +52,7 @@ def transfer_spec(data: dict[str, Any]) -> services.TransferSpec:
         type=str(enum_value(data["type"])),
         description=data.get("description") or "",
         idempotency_key=data.get("idempotency_key"),
+        metadata=metadata_pairs(data.get("metadata")) or (),
     )
 
 
@@ -67,6 +70,7 @@ class TransactionSpec(graphene.InputObjectType):
     type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
     description = graphene.String(description=DESCRIPTION)
     idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
+    metadata = metadata_input(CREATE_METADATA)
 
 
 class CreateTransaction(LedgerMutation):
@@ -80,6 +84,7 @@ class CreateTransaction(LedgerMutation):
         type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
         description = graphene.String(description=DESCRIPTION)
         idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
+        metadata = metadata_input(CREATE_METADATA + " Part of the idempotency fingerprint; never changes.")
 
     transaction = graphene.Field(
         TransactionNode,
@@ -153,6 +158,7 @@ class CreateDeposit(LedgerMutation):
         amount = graphene.NonNull(Decimal, description=AMOUNT)
         description = graphene.String(description=DESCRIPTION)
         idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
+        metadata = metadata_input(CREATE_METADATA)
 
     transaction = graphene.Field(TransactionNode, description="The DEPOSIT, COMPLETED; null when refused.")
     errors = ErrorList()
@@ -164,6 +170,7 @@ class CreateDeposit(LedgerMutation):
             amount=parse_amount(data["amount"], field="amount"),
             description=data.get("description") or "",
             idempotency_key=data.get("idempotency_key"),
+            metadata=metadata_pairs(data.get("metadata")) or (),
             actor=info.context.user,
         )
         return {"transaction": register_for_loading(tx)[0]}

@@ -8,6 +8,7 @@ import graphene
 
 from core.graphql.connection import Page
 from core.graphql.loaders import current_loaders
+from core.graphql.metadata import FILTER_METADATA, metadata_input
 from core.graphql.node import decode_id
 from core.graphql.scalars import DateTime
 from transactions import selectors
@@ -33,6 +34,7 @@ class TransactionQueries(graphene.ObjectType):
             "created_after": DateTime(description="Only transactions created strictly after this instant."),
             "created_before": DateTime(description="Only transactions created strictly before this instant."),
             "order_by": TransactionOrder(description="Default: createdAt ASC (oldest first)."),
+            "metadata": metadata_input(FILTER_METADATA),
         },
         description="Default order: createdAt ASC. `accountId` keeps transactions where that account is sender or "
         "receiver.",

@@ -15,6 +15,7 @@ from graphene import relay
 from accounts.schema import AccountType
 from core.graphql.connection import KeysetConnection, edges_of
 from core.graphql.enums import OrderDirection
+from core.graphql.metadata import metadata_field
 from core.graphql.resolvers import ModelNode, choice, related
 from core.graphql.scalars import DateTime, Decimal
 from transactions import selectors
@@ -60,6 +61,7 @@ class TransactionNode(ModelNode, graphene.ObjectType):
         lambda: TransactionNode, description="For a REVERTED transaction: the REVERSAL that undid it."
     )
     reverses = graphene.Field(lambda: TransactionNode, description="For a REVERSAL: the transaction it undid.")
+    metadata = metadata_field("Set at creation; never changes.")
     entries = graphene.NonNull(
         graphene.List(graphene.NonNull(lambda: EntryNode)),
         description="The two ledger entries (debit of sender, credit of receiver) once posted; empty before.",

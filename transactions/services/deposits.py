@@ -12,6 +12,7 @@ from typing import Any
 from accounts.models import SETTLEMENT_ACCOUNT_ID
 from audit.services import refuse
 from core.errors import ErrorCode, LedgerError
+from core.metadata import Pairs
 from core.permissions import actor_may
 from transactions.models import Transaction, TransactionType
 from transactions.services.common import Operation
@@ -22,7 +23,13 @@ CREATE_DEPOSIT = Operation("createDeposit", frozenset({TransactionType.DEPOSIT})
 
 
 def deposit_create(
-    *, account_id: int, amount: int, description: str = "", idempotency_key: str | None = None, actor: Any = None
+    *,
+    account_id: int,
+    amount: int,
+    description: str = "",
+    idempotency_key: str | None = None,
+    metadata: Pairs = (),
+    actor: Any = None,
 ) -> Transaction:
     """Credits a customer account from the settlement account, completed at once."""
     try:
@@ -30,7 +37,7 @@ def deposit_create(
     except LedgerError as error:
         refuse(actor=actor, action=CREATE_DEPOSIT.name, error=error)
     spec = TransferSpec(
-        SETTLEMENT_ACCOUNT_ID, account_id, amount, TransactionType.DEPOSIT, description, idempotency_key
+        SETTLEMENT_ACCOUNT_ID, account_id, amount, TransactionType.DEPOSIT, description, idempotency_key, metadata
     )
     (result,) = transfer_many([spec], atomic=False, actor=actor, operation=CREATE_DEPOSIT)
     if result.transaction is None or result.error is not None:

@@ -20,6 +20,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_build, audit_rejection, refuse
 from core.db import retrying_atomic
 from core.errors import ErrorCode, LedgerError
+from core.metadata import Pairs, check_metadata
 from core.money import check_cents
 from transactions.idempotency import (
     check_key,
@@ -51,6 +52,7 @@ class TransferSpec:
     type: str
     description: str = ""
     idempotency_key: str | None = None
+    metadata: Pairs = ()  # (key, value) pairs in the client's order (core.metadata)
 
 
 @dataclass
@@ -171,6 +173,7 @@ class _Request:
             idempotency_key=spec.idempotency_key,
             request_fingerprint=digest,
             created_at=now,
+            metadata=check_metadata(spec.metadata),
         )
         book.count_transaction(spec.sender_id, spec.receiver_id)
         if not book.can_spend(spec.sender_id, spec.amount):
@@ -220,6 +223,7 @@ def _check_spec(spec: TransferSpec, operation: Operation) -> None:
     check_cents(spec.amount)
     check_description(spec.description)
     check_key(spec.idempotency_key)
+    check_metadata(spec.metadata)
     if spec.sender_id == spec.receiver_id:
         raise LedgerError(
             ErrorCode.SAME_ACCOUNT, "Sender and receiver must be different accounts.", operation.receiver_field
@@ -227,12 +231,15 @@ def _check_spec(spec: TransferSpec, operation: Operation) -> None:
 
 
 def _spec_fingerprint(spec: TransferSpec) -> str:
+    # Metadata joins the fingerprint only when given, so requests from before it existed keep theirs.
+    labels = {"metadata": [list(pair) for pair in spec.metadata]} if spec.metadata else {}
     return fingerprint(
         sender=spec.sender_id,
         receiver=spec.receiver_id,
         amount=spec.amount,
         type=spec.type,
         description=spec.description,
+        **labels,
     )
 
 
