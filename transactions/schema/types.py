@@ -98,6 +98,14 @@ class EntryNode(ModelNode, graphene.ObjectType):
     balance_after = graphene.NonNull(Decimal, description="The account's posted balance right after this entry.")
     sequence = graphene.NonNull(graphene.Int, description="1, 2, 3, ... per account, gapless, in posting order.")
     created_at = graphene.NonNull(DateTime, description="When it was posted.")
+    hash = graphene.NonNull(
+        graphene.String,
+        description="Hex SHA-256 of prevHash and this entry's canonical content (docs/HASHES.md says which fields, "
+        "in which form).",
+    )
+    prev_hash = graphene.NonNull(
+        graphene.String, description="The hash of this account's previous entry; 64 zeros for its first."
+    )
 
     model = Entry
     by_pk = selectors.entries_by_pk
