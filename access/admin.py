@@ -12,11 +12,11 @@ from access.services import api_key_revoke
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "read_only", "active", "created_at", "revoked_at")
-    list_filter = ("read_only", ("revoked_at", admin.EmptyFieldListFilter))
+    list_display = ("prefix", "user", "name", "read_only", "any_document", "active", "created_at", "revoked_at")
+    list_filter = ("read_only", "any_document", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "user__username", "name")
     list_select_related = ("user",)
-    readonly_fields = ("user", "name", "prefix", "key_hash", "read_only", "created_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "key_hash", "read_only", "any_document", "created_at", "revoked_at")
     actions = ("revoke",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -30,6 +30,9 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     read_only = models.BooleanField(default=False, help_text="A read-only key can never mutate.")
+    any_document = models.BooleanField(
+        default=False, help_text="May send any GraphQL text when LEDGER_DOCUMENTS=trusted (internal tools, GraphiQL)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,13 +17,20 @@ PREFIX_LENGTH = 12  # "ldg_" + 8 random characters: what staff see in the admin
 
 
 @transaction.atomic
-def api_key_create(*, user: User, name: str = "", read_only: bool = False) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, user: User, name: str = "", read_only: bool = False, any_document: bool = False
+) -> tuple[ApiKey, str]:
     """Returns the key and its token; the token is shown once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     key = ApiKey.objects.create(
-        user=user, name=name[:100], prefix=token[:PREFIX_LENGTH], key_hash=hash_token(token), read_only=read_only
+        user=user,
+        name=name[:100],
+        prefix=token[:PREFIX_LENGTH],
+        key_hash=hash_token(token),
+        read_only=read_only,
+        any_document=any_document,
     )
-    _audited(user, "createApiKey", key, read_only=read_only)
+    _audited(user, "createApiKey", key, read_only=read_only, any_document=any_document)
     return key, token
 
 

@@ -37,6 +37,8 @@ POLICY: dict[str, tuple[str, ...]] = {
     "core_counter": (SELECT, INSERT, UPDATE),
     # Revoked keys are updated; deleting a user in the admin deletes their keys and log lines.
     "access_apikey": ALL_DML,
+    # Apollo's clients register documents (open mode); uses are counted; revoked ones are updated, never deleted.
+    "trusted_trusteddocument": (SELECT, INSERT, UPDATE),
     "django_admin_log": (SELECT, INSERT, DELETE),
     "django_session": ALL_DML,
     "auth_user": ALL_DML,

@@ -107,11 +107,15 @@ def read_json_body(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def graphql_params(request: HttpRequest, data: dict[str, Any]) -> tuple[str, Any, str | None]:
-    """query, variables, operationName, each of the type the spec requires, else 400."""
+def graphql_params(request: HttpRequest, data: dict[str, Any], text: str | None = None) -> tuple[str, Any, str | None]:
+    """query, variables, operationName, each of the type the spec requires, else 400.
+
+    ``text``, when given, is the document to run in place of ``query`` (a stored one named by hash: ``trusted.gate``).
+    """
     if request.method == "GET":
         data = _url_params(request)
     query, variables, operation_name = data.get("query"), data.get("variables"), data.get("operationName")
+    query = text if text is not None else query
     if not isinstance(query, str) or not query.strip():
         raise HttpProblem(400, codes.BAD_REQUEST, "A GraphQL request needs a `query` string.")
     for key in ("variables", "extensions"):

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
     "access",
+    "trusted",
     "axes",
 ]
 
@@ -214,6 +215,12 @@ LEDGER_DOC_DELAY = env_int("LEDGER_DOC_DELAY", 0)  # seconds before a DOC is due
 LEDGER_GRAPHIQL = env_bool("LEDGER_GRAPHIQL", False)
 # Where `make run` keeps its development key for GraphiQL to prefill (read only in DEBUG: access/devkey.py).
 LEDGER_DEV_KEY_FILE = os.environ.get("LEDGER_DEV_KEY_FILE", str(BASE_DIR / ".dev-api-key"))
+# Trusted documents (trusted.gate): `open` runs any text; `trusted` (production) runs only stored documents.
+LEDGER_DOCUMENTS = os.environ.get("LEDGER_DOCUMENTS", "open").strip().lower() or "open"
+if LEDGER_DOCUMENTS not in ("open", "trusted"):
+    raise ValueError(f"LEDGER_DOCUMENTS must be open or trusted, not {LEDGER_DOCUMENTS!r}")
+# How long a process trusts what it read of a stored document (revoked or not) before reading it again.
+LEDGER_DOCUMENTS_RECHECK_SECONDS = env_int("LEDGER_DOCUMENTS_RECHECK_SECONDS", 5)
 LEDGER_RETRY_BUDGET_MS = env_int("LEDGER_RETRY_BUDGET_MS", 2000)  # serialization/deadlock retries, time budget
 LEDGER_SETTLE_INTERVAL = env_int("LEDGER_SETTLE_INTERVAL", 1)  # seconds between --loop passes
 LEDGER_SETTLE_BATCH = env_int("LEDGER_SETTLE_BATCH", 500)  # rows claimed per settlement step

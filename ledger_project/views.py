@@ -10,6 +10,9 @@ them in order:
   ``ledger_project.graphql_http``, whose ``HttpProblem`` refusals answer
   before GraphQL runs;
 - authentication before anything runs: ``access.authentication``;
+- the document by hash or by text, and whether ``LEDGER_DOCUMENTS`` lets it
+  run: ``trusted.gate`` (stored documents compiled and measured once per
+  process: ``trusted.store``);
 - parsed and validated documents, cached per process: ``core.graphql.documents``;
 - cost limits before execution: ``core.graphql.cost``; their backstops during
   it (a statement timeout, a wall-clock budget, a response size budget):
@@ -70,6 +73,9 @@ from ledger_project.graphql_http import (
     read_json_body,
     response_media_type,
 )
+from trusted.gate import admit_document
+from trusted.store import Stored
+from trusted.store import store as stored_documents
 
 logger = logging.getLogger("ledger.graphql")
 
@@ -137,6 +143,7 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         self.started = time.perf_counter()
         self.operation: OperationDefinitionNode | None = None
         self.cost: Cost | None = None  # echoed in `extensions.cost` once measured
+        self.stored: Stored | None = None  # the trusted document the request runs (trusted.gate), if any
         self.read_after: str | None = None  # a mutation's commit position (core.replica)
         self.crashed = False
 
@@ -209,10 +216,10 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         return read_json_body(request)
 
-    @staticmethod
-    def get_graphql_params(request: HttpRequest, data: dict[str, Any]) -> tuple[str, Any, str | None, None]:
-        """query, variables, operationName (and no batch id)."""
-        return (*graphql_params(request, data), None)
+    def get_graphql_params(self, request: HttpRequest, data: dict[str, Any]) -> tuple[str, Any, str | None, None]:
+        """query, variables, operationName (and no batch id); the mode's check on the document first."""
+        text, self.stored = admit_document(request, data, self.media)
+        return (*graphql_params(request, data, text), None)
 
     def get_response(self, request: HttpRequest, data: dict[str, Any], show_graphiql: bool = False) -> tuple[str, int]:
         """The JSON body and status of a GraphQL request (GraphQL over HTTP, per media type)."""
@@ -267,7 +274,12 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
         operation_name: str | None,
     ) -> DocumentNode | ExecutionResult:
         """The document to run, or the request error that refuses it (parse, validation, operation, cost)."""
-        document, problems = self.documents.get(schema, query, tuple(self.validation_rules))
+        rules = tuple(self.validation_rules)
+        stored = self.stored
+        if stored is not None:
+            document, problems = stored_documents.compiled(stored, schema, rules)
+        else:
+            document, problems = self.documents.get(schema, query, rules)
         if document is None:
             return ExecutionResult(None, list(problems))
         operation = get_operation_ast(document, operation_name)
@@ -278,7 +290,10 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
             message = f"No operation named {operation_name!r}." if operation_name else "Name the operation to run."
             return ExecutionResult(None, [GraphQLError(message, extensions={"code": codes.GRAPHQL_VALIDATION_FAILED})])
         self.operation = operation
-        cost = estimate_cost(schema, document, operation, variables)
+        if stored is not None:
+            cost = stored_documents.cost(stored, schema, document, operation, variables)
+        else:
+            cost = estimate_cost(schema, document, operation, variables)
         if isinstance(cost, GraphQLError):  # too large to even measure
             return ExecutionResult(None, [cost])
         self.cost = cost
@@ -353,9 +368,11 @@ class LedgerGraphQLView(GraphiQLOfflineView):  # GraphQLView, rendering GraphiQL
 
 @receiver(setting_changed)
 def _forget_verdicts(*, setting: str, **kwargs: Any) -> None:
-    """Cached verdicts include the depth limit: a test that changes it must not see stale ones."""
+    """Cached verdicts include the depth limit, stored costs the limits: a test changing one must not see stale ones."""
     if setting == "LEDGER_MAX_DEPTH":
         LedgerGraphQLView.documents.clear()
+    if setting.startswith("LEDGER_MAX_"):
+        stored_documents.clear()
 
 
 graphql_view = LedgerGraphQLView.as_view()

@@ -212,6 +212,48 @@ class Cost:
         return None
 
 
+ALL_VARIABLES = "*"
+
+
+class VariableReads(dict[str, Any]):
+    """The estimate's variables, noting in ``reads`` each name it looks up (``ALL_VARIABLES`` when it lists them).
+
+    Whether there are any (``len``, truth) is not noted: the memo's key holds the names the request sent.
+    """
+
+    def __init__(self, values: Mapping[str, Any], reads: set[str]) -> None:
+        super().__init__(values)
+        self.reads = reads
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.reads.add(str(key))
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.reads.add(ALL_VARIABLES)
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self.reads.add(ALL_VARIABLES)
+        return super().keys()
+
+    def values(self) -> Any:
+        self.reads.add(ALL_VARIABLES)
+        return super().values()
+
+    def items(self) -> Any:
+        self.reads.add(ALL_VARIABLES)
+        return super().items()
+
+
 class QueryEstimate:
     """Depth and cost of a document's operations, fragments measured once each."""
 
@@ -236,7 +278,16 @@ class QueryEstimate:
         self._introspected: dict[tuple[int, int], int] = {}
         self._measured = self._steps = 0  # introspection work: fields, and all selections, measured
         self._open: set[Any] = set()  # fragments being measured: a spread of one of them is a cycle
-        self._input: Mapping[str, Any] = {}  # the arguments of the mutation field being measured
+        # The argument nodes of the mutation field being measured, their values read only when a bound needs them
+        # (so a mutation's cost depends on the variables it reads, not on all it is sent: trusted.store's memo).
+        self._input_nodes: Mapping[str, ValueNode] = {}
+        self._input_values: Mapping[str, Any] | None = {}
+
+    @property
+    def _input(self) -> Mapping[str, Any]:
+        if self._input_values is None:
+            self._input_values = {key: self._value(value) for key, value in self._input_nodes.items()}
+        return self._input_values
 
     # --- depth -----------------------------------------------------------------------------
 
@@ -316,7 +367,7 @@ class QueryEstimate:
         mutation = self.schema is not None and parent is self.schema.mutation_type
         if mutation:
             own.per_group += MUTATION_STATEMENTS
-            self._input = {key: self._value(value) for key, value in arguments.items()}
+            self._input_nodes, self._input_values = arguments, None
         database = DATABASE_FIELDS.get((parent_name, name))
         if database is not None:
             counts_rows = name == "totalCount" and page is not None and page.filtered
@@ -326,7 +377,7 @@ class QueryEstimate:
         else:
             own.add(self._value_form(parent_name, name, definition, field, arguments, page))
         if mutation:
-            self._input = {}
+            self._input_nodes, self._input_values = {}, {}
         return own
 
     def _connection(
@@ -548,15 +599,22 @@ def estimate_cost(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None,
+    reads: set[str] | None = None,
 ) -> Cost | GraphQLError:
     """The operation's ``Cost``, or the QUERY_TOO_COMPLEX error when it cannot even be measured within bounds.
 
     Cheap enough for every request (one pass over the operation and the
     fragments it spreads, some microseconds for a transfer), unlike a full
     ``validate`` pass, which would walk the whole document with type info.
+    ``reads``, when given, receives the names of the variables the estimate
+    looked at (``ALL_VARIABLES`` if it looked at them all): the cost is a
+    function of the document and those values alone, which is what lets a
+    stored document's cost be memoized (``trusted.store``).
     """
     limit = settings.LEDGER_MAX_INTROSPECTION
     estimate = QueryEstimate(_fragments(document), schema, variables, operation, introspection_budget=limit)
+    if reads is not None:
+        estimate.variables = VariableReads(estimate.variables, reads)
     try:
         return estimate.cost(operation)
     except TooLarge:

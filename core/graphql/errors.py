@@ -28,6 +28,9 @@ BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 UNAVAILABLE = "UNAVAILABLE"
+# Trusted documents (trusted.gate): a hash the store does not know; a text (or revoked document) the mode refuses.
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
 UNAVAILABLE_MESSAGE = (
     "The ledger's database did not answer (a failover or a restart). Retry in a moment, with the same "
     "idempotency key for anything that moves money: a retry never applies it twice."

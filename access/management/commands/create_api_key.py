@@ -25,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--superuser", action="store_true", help="make the user a superuser (all permissions)")
         parser.add_argument("--read-only", action="store_true", help="the key can only read, whatever the user may do")
         parser.add_argument("--name", default="", help="a label for the key, shown in the admin")
+        parser.add_argument(
+            "--any-document",
+            action="store_true",
+            help="the key may send any GraphQL text when LEDGER_DOCUMENTS=trusted (internal tools, staff's GraphiQL)",
+        )
 
     @transaction.atomic
     def handle(
@@ -35,6 +40,7 @@ class Command(BaseCommand):
         superuser: bool = False,
         read_only: bool = False,
         name: str = "",
+        any_document: bool = False,
         **options: Any,
     ) -> None:
         users = get_user_model()
@@ -50,7 +56,7 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = True
             user.save(update_fields=["is_staff", "is_superuser"])
             self.stderr.write(f"{username} is now a superuser")
-        _, token = api_key_create(user=user, name=name, read_only=read_only)
-        kind = "read-only API key" if read_only else "API key"
+        _, token = api_key_create(user=user, name=name, read_only=read_only, any_document=any_document)
+        kind = ("read-only API key" if read_only else "API key") + (" for any document" if any_document else "")
         self.stderr.write(f"created an {kind} for {username}; store it now, it is not shown again:")
         self.stdout.write(token)

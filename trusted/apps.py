@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TrustedConfig(AppConfig):
+    name = "trusted"
+    verbose_name = "Trusted documents"
