@@ -7,7 +7,7 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/ledger_test_main
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve reset test test-postgres test-sqlite bench lint fmt clean examples
+.PHONY: install clients run serve reset test test-postgres test-sqlite bench lint fmt clean examples
 # The Apollo Client example (docs/CLIENTS.md), pinned by its package-lock.json; its test runs it against a live server.
 EXAMPLE := examples/apollo-client
 
@@ -22,6 +22,13 @@ $(EXAMPLE)/node_modules/.package-lock.json: $(EXAMPLE)/package-lock.json $(EXAMP
 	cd $(EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error
 
 examples: $(EXAMPLE)/node_modules/.package-lock.json
+
+# The real GraphQL clients the suite runs (tests/trusted/test_real_clients.py): relay-compiler,
+# relay-runtime and Apollo Client, exactly as clients/package-lock.json pins them.
+clients/node_modules/.package-lock.json: clients/package.json clients/package-lock.json
+	cd clients && npm ci --no-audit --no-fund --loglevel=error
+
+clients: clients/node_modules/.package-lock.json
 
 run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
@@ -44,9 +51,9 @@ serve: install
 	DEBUG=false HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m ledger_project.serve
 
 # The whole suite on PostgreSQL, then the non-concurrent part on SQLite.
-test: install test-postgres test-sqlite
+test: install clients test-postgres test-sqlite
 
-test-postgres: install examples
+test-postgres: install examples clients
 	DATABASE_URL=$(TEST_PG_URL) DEBUG=false SECRET_KEY=test-only-not-secret \
 		$(BIN)/pytest -m "not ha" $(PYTEST_ARGS)
 
@@ -91,4 +98,5 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles ledger.sqlite3* $(EXAMPLE)/node_modules $(EXAMPLE)/generated
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles ledger.sqlite3* $(EXAMPLE)/node_modules $(EXAMPLE)/generated \
+		clients/node_modules
