@@ -15,9 +15,12 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
+from bench import documents
 from bench.harness import ROOT, Measurement, machine, pg_url, ratio, recreate_database, run_pgbench
+from bench.results import merge
 
 BENCH_DB = "ledger_bench"
 
@@ -190,6 +193,8 @@ def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[lis
             "transactions",
         )
         results.append(again)
+        documents.store_transfer(server.env)
+        facts["trusted_documents"] = documents.measure(port, key, ids, quick=quick)
         facts["rss_mb"] = server.worker_rss_mb()
         facts["statements"] = statements_per_request(key, ids[1])
     return results, facts
@@ -247,13 +252,17 @@ def write_results(
         f"{hot_8.errors} errors | {'PASS' if hot_ratio >= 0.6 and hot_8.errors == 0 else 'MISS'} |",
         "",
         *http_section(pgbench_tps, http_results, facts),
+        *documents.section(
+            cast(list[Measurement], facts["trusted_documents"]),
+            f"make bench (python -m bench.run{' --quick' if quick else ''})",
+        ),
         "## Where the time goes",
         "",
         "See `bench/PROFILE.md`.",
         "",
     ]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    # The sections written here replace their namesakes; the others (the HA pair's, bench/ha.py's) are kept.
+    merge(Path(path), "\n".join(lines), preamble=True)
 
 
 def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str, Any]) -> list[str]:

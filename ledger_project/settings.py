@@ -221,6 +221,8 @@ if LEDGER_DOCUMENTS not in ("open", "trusted"):
     raise ValueError(f"LEDGER_DOCUMENTS must be open or trusted, not {LEDGER_DOCUMENTS!r}")
 # How long a process trusts what it read of a stored document (revoked or not) before reading it again.
 LEDGER_DOCUMENTS_RECHECK_SECONDS = env_int("LEDGER_DOCUMENTS_RECHECK_SECONDS", 5)
+# client=path pairs that migrate imports (trusted.deploy): the documents a deployment's apps were built with.
+LEDGER_DOCUMENTS_IMPORT = env_list("LEDGER_DOCUMENTS_IMPORT")
 LEDGER_RETRY_BUDGET_MS = env_int("LEDGER_RETRY_BUDGET_MS", 2000)  # serialization/deadlock retries, time budget
 LEDGER_SETTLE_INTERVAL = env_int("LEDGER_SETTLE_INTERVAL", 1)  # seconds between --loop passes
 LEDGER_SETTLE_BATCH = env_int("LEDGER_SETTLE_BATCH", 500)  # rows claimed per settlement step
