@@ -99,6 +99,7 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
     ("Query", "transactions"): 2,  # with `accountId`: the account, then its page
     ("Query", "node"): 1,
     ("Query", "nodes"): 3,  # one IN per type (Account, Transaction, Entry)
+    ("Query", "ledgerFeed"): 1,  # the page and its next-page row in one statement (transactions.feed)
     ("Account", "balanceAt"): 1,
     ("Account", "transactions"): 2,  # direction ALL: the sender side and the receiver side
     ("Account", "entries"): 1,
@@ -119,9 +120,11 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
 # A count that cannot come from the counters kept with each write (core.counters) counts rows: the
 # `totalCount` of a connection asked with one of these filters costs FILTERED_COUNT_STATEMENTS.
 FILTERED_COUNT_STATEMENTS = 10
+# Lists whose totalCount always counts rows: the feed counts the entries visible now.
+ALWAYS_COUNTED: frozenset[tuple[str, str]] = frozenset({("Query", "ledgerFeed")})
 COUNTED_FILTERS: Mapping[tuple[str, str], frozenset[str]] = {
-    ("Query", "transactions"): frozenset({"status", "type", "createdAfter", "createdBefore"}),
-    ("Query", "accounts"): frozenset({"search", "kind"}),
+    ("Query", "transactions"): frozenset({"status", "type", "createdAfter", "createdBefore", "metadata"}),
+    ("Query", "accounts"): frozenset({"search", "kind", "metadata"}),
     ("Account", "transactions"): frozenset({"status", "type"}),
     ("Account", "entries"): frozenset({"since", "until"}),
 }
@@ -392,7 +395,9 @@ class QueryEstimate:
             form.add_list(self.form(child, field.selection_set), size)
         else:
             filters = COUNTED_FILTERS.get((parent, name), frozenset())
-            filtered = any(self._value(arguments.get(key)) is not None for key in filters)
+            filtered = (parent, name) in ALWAYS_COUNTED or any(
+                self._value(arguments.get(key)) is not None for key in filters
+            )
             form.add(self.form(child, field.selection_set, Page(size, filtered)))
         return form
 

@@ -12,10 +12,11 @@ from core.graphql.metadata import FILTER_METADATA, metadata_input
 from core.graphql.node import decode_id
 from core.graphql.scalars import DateTime
 from transactions import selectors
+from transactions.feed import feed_page
 from transactions.models import Transaction
 from transactions.schema.connections import PAGE_ARGS, transactions_page
 from transactions.schema.enums import TransactionStatus, TransactionTypeEnum
-from transactions.schema.types import TransactionConnection, TransactionNode, TransactionOrder
+from transactions.schema.types import EntryConnection, TransactionConnection, TransactionNode, TransactionOrder
 
 
 class TransactionQueries(graphene.ObjectType):
@@ -39,6 +40,20 @@ class TransactionQueries(graphene.ObjectType):
         description="Default order: createdAt ASC. `accountId` keeps transactions where that account is sender or "
         "receiver.",
     )
+
+    ledger_feed = graphene.Field(
+        graphene.NonNull(EntryConnection),
+        first=graphene.Int(description="Page size, 0 to 100; default 10."),
+        after=graphene.String(description="The endCursor of the last page read; absent for the first page."),
+        description="Every posted entry of the ledger in commit order. A consumer that keeps endCursor and asks "
+        "again gets each entry exactly once, never skipping one whose transaction committed after a "
+        "later-numbered one. An empty page has endCursor null and hasNextPage false: ask again with the same "
+        "`after`. docs/API.md, The ledger feed.",
+    )
+
+    @staticmethod
+    def resolve_ledger_feed(root: Any, info: graphene.ResolveInfo, **page: Any) -> Page:
+        return feed_page(**page)
 
     @staticmethod
     def resolve_transaction(root: Any, info: graphene.ResolveInfo, id: str) -> Transaction | None:
