@@ -8,10 +8,11 @@ from django.http import HttpRequest
 
 from access.models import ApiKey
 from access.services import api_key_revoke
+from core.adminkit import StaffPages
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(StaffPages, admin.ModelAdmin):
     list_display = ("prefix", "user", "name", "read_only", "any_document", "active", "created_at", "revoked_at")
     list_filter = ("read_only", "any_document", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "user__username", "name")

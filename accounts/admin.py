@@ -1,9 +1,10 @@
 """Accounts in the admin: what staff look up, never a way to edit the books.
 
 Every balance is written by ``transactions.services`` under row locks; the admin
-only reads. The account page adds its latest entries and its balance at a
-chosen instant, computed from the entries (the ``balance_after`` of the last
-entry posted by then), which is what a customer's statement would say.
+only reads. The account page adds its latest entries (each with its counterparty, type and
+description) and, beside the balances, its balance at a chosen instant, computed
+from the entries (the ``balance_after`` of the last entry posted by then), which
+is what a customer's statement would say.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Account
-from core.adminkit import ReadOnlyAdmin, SearchByTerm, money, money_cell, money_column
+from core.adminkit import (
+    ReadOnlyAdmin,
+    SearchByTerm,
+    change_link,
+    document_display,
+    instant,
+    money,
+    money_cell,
+    money_column,
+)
 from core.documents import normalize_document
 
 LATEST_ENTRIES = 20
@@ -55,25 +65,43 @@ def balance_at(account: Account, instant: datetime) -> tuple[int, int | None]:
     return (last[0], last[1]) if last else (0, None)
 
 
+def counterparty(entry: Any) -> Account:
+    """The other side of an entry's transaction: the receiver for the sender's entry, the sender otherwise."""
+    transaction = entry.transaction
+    return transaction.receiver if transaction.sender_id == entry.account_id else transaction.sender
+
+
 @admin.register(Account)
 class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
-    list_display = ("name", "document", "kind", "balance_display", "held_display", "available_display", "created_at")
+    list_display = (
+        "name",
+        "document_cell",
+        "kind",
+        "balance_display",
+        "held_display",
+        "available_display",
+        "created_at",
+    )
     list_filter = ("kind",)
     search_fields = ("name", "=document")
     search_help_text = "Part of a name, or a whole CPF/CNPJ (punctuation optional)."
     ordering = ("-id",)
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("name", "document", "document_type", "kind")}),
+        (None, {"fields": ("name", "document_cell", "document_type", "kind")}),
         ("Money", {"fields": ("balance_display", "held_display", "available_display")}),
         ("Counters", {"fields": ("entry_count", "sent_count", "received_count", "created_at", "updated_at")}),
         ("Latest entries", {"fields": ("latest_entries",)}),
     )
-    readonly_fields = ("balance_display", "held_display", "available_display", "latest_entries")
+    readonly_fields = ("document_cell", "balance_display", "held_display", "available_display", "latest_entries")
 
     def search_match(self, term: str) -> Q:
         """A name by substring; a document as staff type it, "529.982.247-25" or "52998224725"."""
         return Q(name__icontains=term) | Q(document=normalize_document(term))
+
+    @admin.display(description="Document", ordering="document")
+    def document_cell(self, obj: Account) -> SafeString:
+        return document_display(obj.document)
 
     balance_display = money_column("balance", "Balance", ordering="balance")
     held_display = money_column("held", "Held")
@@ -81,20 +109,25 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
 
     @admin.display(description=f"Latest {LATEST_ENTRIES} entries")
     def latest_entries(self, obj: Account) -> SafeString:
-        entries = list(obj.entries.select_related("transaction").order_by("-sequence")[:LATEST_ENTRIES])
+        entries = list(
+            obj.entries.select_related("transaction__sender", "transaction__receiver").order_by("-sequence")[
+                :LATEST_ENTRIES
+            ]
+        )
         if not entries:
             return mark_safe("<p>No entries yet.</p>")
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td><a href='{}'>{} #{}</a></td>"
-            "<td style='text-align:right'>{}</td><td style='text-align:right'>{}</td></tr>",
+            "<tr><td>{}</td><td class='ledger-instant'>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td class='ledger-money'>{}</td><td class='ledger-money'>{}</td></tr>",
             (
                 (
                     entry.sequence,
-                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                    reverse("admin:transactions_transaction_change", args=[entry.transaction_id]),
+                    instant(entry.created_at),
+                    change_link(entry.transaction, f"#{entry.transaction_id}"),
                     entry.transaction.type,
-                    entry.transaction_id,
+                    change_link(counterparty(entry)),
+                    entry.transaction.description or "—",
                     money_cell(entry.amount),
                     money_cell(entry.balance_after),
                 )
@@ -103,8 +136,10 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
         )
         all_entries = reverse("admin:transactions_entry_changelist") + f"?account__id__exact={obj.pk}"
         return format_html(
-            "<table><thead><tr><th>#</th><th>Posted at</th><th>Transaction</th><th>Amount</th>"
-            "<th>Balance after</th></tr></thead><tbody>{}</tbody></table>"
+            "<table class='ledger-table' id='latest-entries'><thead><tr><th>#</th><th>Posted at</th>"
+            "<th>Transaction</th><th>Type</th><th>Counterparty</th><th>Description</th>"
+            "<th class='ledger-money'>Amount</th><th class='ledger-money'>Balance after</th></tr></thead>"
+            "<tbody>{}</tbody></table>"
             "<p><a href='{}'>All {} entries</a></p>",
             rows,
             all_entries,
@@ -118,12 +153,15 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
         context = dict(extra_context or {})
         raw = request.GET.get("at", "")
         context["balance_at_input"] = raw
+        context["time_zone"] = timezone.get_current_timezone_name()
         if raw:
-            instant = parse_instant(raw)
+            at = parse_instant(raw)
             account = self.get_object(request, object_id)
-            if instant is None:
-                context["balance_at_error"] = "Enter a date (2026-11-25) or a date and time (2026-11-25T14:30)."
+            if at is None:
+                context["balance_at_error"] = "Pick a date and time (or type 2026-11-25T14:30, or a date alone)."
             elif account is not None:
-                cents, sequence = balance_at(account, instant)
-                context["balance_at"] = {"instant": instant, "amount": money(cents), "sequence": sequence}
+                cents, sequence = balance_at(account, at)
+                context["balance_at"] = {"instant": instant(at), "amount": money(cents), "sequence": sequence}
+                # What the picker shows back: the instant asked for, to the second.
+                context["balance_at_input"] = timezone.localtime(at).strftime("%Y-%m-%dT%H:%M:%S")
         return super().change_view(request, object_id, form_url, extra_context=context)

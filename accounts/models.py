@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from core.documents import DocumentType
+from core.documents import DocumentType, format_document
 
 SETTLEMENT_DOCUMENT = "00000000000191"  # the bank's own CNPJ in the demo; any valid one works
 SETTLEMENT_ACCOUNT_ID = 0  # fixed by migration 0002, outside the pk sequence
@@ -70,7 +70,7 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.document})"
+        return f"{self.name} ({format_document(self.document)})"
 
     @property
     def available(self) -> int:

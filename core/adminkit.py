@@ -1,23 +1,32 @@
-"""Building blocks for the apps' admins: read-only ledger pages, money as staff read it, links and searches.
+"""Building blocks for the apps' admins: read-only ledger pages, money, dates and documents as staff read them.
 
 Ledger rows are written by the services only, so every ledger ModelAdmin
 starts from ``ReadOnlyAdmin``; amounts are int centavos until the last moment,
-where ``money`` groups them for a human ("1,234.50").
+where ``money`` groups them for a human ("1,234.50"), right-aligned in tabular
+figures. Every page shares one stylesheet (``StaffPages``: lists that fit
+1280 px, amounts right-aligned), one date format with its time zone
+(``instant``; core/formats) and documents as people write them
+(``document_display``: 529.982.247-25).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from core.documents import format_document
 from core.money import to_decimal
+
+NOTHING = "—"
 
 
 def money(cents: int) -> str:
@@ -26,8 +35,27 @@ def money(cents: int) -> str:
 
 
 def money_cell(cents: int) -> SafeString:
-    """Tabular figures, unbroken, so that columns of amounts line up."""
-    return format_html('<span style="font-variant-numeric: tabular-nums; white-space: nowrap">{}</span>', money(cents))
+    """Right-aligned tabular figures, unbroken, so that columns of amounts line up (ledger/admin.css)."""
+    return format_html('<span class="ledger-amount">{}</span>', money(cents))
+
+
+def instant(value: datetime | None) -> str:
+    """An instant in the admin's one format, with its time zone: "2026-11-25 14:30:05 UTC"."""
+    if value is None:
+        return NOTHING
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def document_display(document: str) -> SafeString:
+    """A CPF or CNPJ as people write it, unbroken: 529.982.247-25, 11.222.333/0001-81."""
+    return format_html('<span class="ledger-document">{}</span>', format_document(document))
+
+
+def clipped(text: str, width: int = 8) -> SafeString | str:
+    """A long identifier cut to ``width`` characters, the whole of it on hover (request IDs, hashes)."""
+    if len(text) <= width:
+        return text or NOTHING
+    return format_html('<code title="{}">{}…</code>', text, text[:width])
 
 
 def change_link(obj: Any, label: str | None = None) -> SafeString:
@@ -50,12 +78,13 @@ def money_column(attr: str, description: str, *, ordering: str | None = None) ->
     return column
 
 
-def link_column(attr: str, description: str, *, ordering: str | None = None) -> Column:
-    """A list column (or read-only field) linking to the object held in ``attr``."""
+def link_column(attr: str, description: str, *, ordering: str | None = None, label: str | None = None) -> Column:
+    """A list column (or read-only field) linking to the object held in ``attr``, named by its ``label`` attribute."""
 
     @admin.display(description=description, ordering=ordering)
     def column(model_admin: Any, obj: Any) -> SafeString:
-        return change_link(getattr(obj, attr))
+        target = getattr(obj, attr)
+        return change_link(target, getattr(target, label) if label else None)
 
     return column
 
@@ -76,7 +105,14 @@ class SearchByTerm:
         return queryset.filter(self.search_match(term)), False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class StaffPages:
+    """The stylesheet every ledger admin page shares (lists, amounts, dates, documents)."""
+
+    class Media:
+        css = {"all": ("ledger/admin.css",)}
+
+
+class ReadOnlyAdmin(StaffPages, admin.ModelAdmin):
     """The admin may look at the books, never touch them: no add, change or delete for anyone.
 
     Staff with the model's view permission (or superusers) see every page read-only;

@@ -52,6 +52,9 @@ def _lists_on_the_standby(view: Callable[..., HttpResponse]) -> Callable[..., Ht
 
 
 class LedgerAdminSite(admin.AdminSite):
+    # The lists get the whole width: at 1280 px the sidebar (a copy of the index) pushed columns off-screen.
+    enable_nav_sidebar = False
+
     def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         return super().admin_view(_lists_on_the_standby(view), cacheable)
 

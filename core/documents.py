@@ -46,6 +46,15 @@ class DocumentType(enum.StrEnum):
         }[self.name]
 
 
+def format_document(document: str) -> str:
+    """A normalized document as people write it: 529.982.247-25 (CPF), 11.222.333/0001-81 (CNPJ); else as is."""
+    if len(document) == 11:
+        return f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}"
+    if len(document) == 14:
+        return f"{document[:2]}.{document[2:5]}.{document[5:8]}/{document[8:12]}-{document[12:]}"
+    return document
+
+
 def normalize_document(raw: str) -> str:
     """Drops surrounding spaces and ``. - /``, upper-cases letters."""
     return _PUNCTUATION.sub("", raw.strip()).upper()

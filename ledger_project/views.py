@@ -84,14 +84,17 @@ READ_AFTER_HEADER = "Ledger-Read-After"
 
 
 # What GraphiQL opens on: a ledger query of our own, and how to authenticate it.
-GRAPHIQL_DEFAULT_QUERY = """# The ledger's GraphQL API. Press the run button (or Ctrl-Enter) to list the first accounts.
+GRAPHIQL_DEFAULT_QUERY = """# The ledger's GraphQL API. Run this query with the
+# button on the right (or Ctrl-Enter).
 #
-# Authenticate with a staff session (log in at /admin/), or with an API key in the
-# Headers pane below: {"Authorization": "Bearer <api key>"}. In development
-# (make run) the dev key is already there.
+# Authenticate with a staff session (log in at
+# /admin/) or an API key in the Headers pane below:
+#   {"Authorization": "Bearer <api key>"}
+# In development (make run) the dev key is there.
 #
-# Amounts are strings ("1234.50"), instants ISO-8601 in UTC; lists run oldest first.
-# The Docs pane describes every field and error code; docs/CLIENTS.md has the rest.
+# Amounts are strings ("1234.50"), instants ISO-8601
+# in UTC, lists oldest first. The Docs pane explains
+# every field and error code; see docs/CLIENTS.md.
 
 query FirstAccounts {
   accounts(first: 5) {

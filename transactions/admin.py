@@ -13,12 +13,20 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.models import AuditEvent
-from core.adminkit import ReadOnlyAdmin, SearchByTerm, change_link, link_column, money_cell, money_column
+from core.adminkit import (
+    ReadOnlyAdmin,
+    SearchByTerm,
+    change_link,
+    clipped,
+    instant,
+    link_column,
+    money_cell,
+    money_column,
+)
 from core.documents import normalize_document
 from core.errors import LedgerError
 from core.graphql.node import decode_id
@@ -58,10 +66,6 @@ def _transaction_match(term: str, field: str) -> Q:
     return Q(**{field: pk}) if pk is not None else Q(pk__in=[])
 
 
-def _timestamp(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
-
-
 class TypeFilter(admin.SimpleListFilter):
     """By type, named as the API and the bank name them: PIX, TED, DOC (not "Pix", "Ted")."""
 
@@ -77,7 +81,7 @@ class TypeFilter(admin.SimpleListFilter):
 
 @admin.register(Transaction)
 class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
-    list_display = ("id", "type_code", "status_display", "sender", "receiver", "amount_display", "created_at")
+    list_display = ("id", "type_code", "status_display", "sender_name", "receiver_name", "amount_display", "created_at")
     list_filter = ("status", TypeFilter, "created_at")
     list_select_related = PARTIES
     date_hierarchy = "created_at"
@@ -121,6 +125,8 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
 
     amount_display = money_column("amount", "Amount", ordering="amount")
     sender_link = link_column("sender", "Sender")
+    sender_name = link_column("sender", "Sender", ordering="sender__name", label="name")
+    receiver_name = link_column("receiver", "Receiver", ordering="receiver__name", label="name")
     receiver_link = link_column("receiver", "Receiver")
 
     @admin.display(description="Reversal")
@@ -142,22 +148,22 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
             return format_html("No entries: {} transactions post none.", obj.status)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td style='text-align:right'>{}</td>"
-            "<td style='text-align:right'>{}</td><td><code>{}…</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class='ledger-money'>{}</td>"
+            "<td class='ledger-money'>{}</td><td>{}</td></tr>",
             (
                 (
                     change_link(entry.account),
                     entry.sequence,
                     money_cell(entry.amount),
                     money_cell(entry.balance_after),
-                    entry.hash[:12],
+                    clipped(entry.hash, 12),
                 )
                 for entry in entries
             ),
         )
         return format_html(
-            "<table><thead><tr><th>Account</th><th>Sequence</th><th>Amount</th><th>Balance after</th>"
-            "<th>Hash</th></tr></thead><tbody>{}</tbody></table>",
+            "<table class='ledger-table'><thead><tr><th>Account</th><th>Sequence</th><th class='ledger-money'>Amount"
+            "</th><th class='ledger-money'>Balance after</th><th>Hash</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 
@@ -166,10 +172,10 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
         events = AuditEvent.objects.filter(object_type="Transaction", object_id=str(obj.pk)).order_by("id")
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            "<tr><td class='ledger-instant'>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             (
                 (
-                    _timestamp(event.created_at),
+                    instant(event.created_at),
                     event.actor_label or "—",
                     event.action,
                     event.outcome,
@@ -181,8 +187,8 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
         if not rows:
             return mark_safe("No audit events name this transaction.")
         return format_html(
-            "<table><thead><tr><th>At</th><th>Actor</th><th>Action</th><th>Outcome</th><th>Request ID</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
+            "<table class='ledger-table'><thead><tr><th>At</th><th>Actor</th><th>Action</th><th>Outcome</th>"
+            "<th>Request ID</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
@@ -10,13 +11,15 @@ from django.utils import timezone
 
 from accounts.admin import parse_instant
 from accounts.models import Account
-from core.adminkit import money
+from core.adminkit import instant, money
+from core.documents import format_document
 from tests.factories import make_account
 from transactions.services import TransferSpec, transfer_create
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/accounts/account/"
+INSTANT = re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\b")
 
 
 def page(account: Account) -> str:
@@ -39,13 +42,76 @@ def test_list_shows_balance_held_and_available_formatted(admin_client: Client, s
     alice, bob = make_account(123_450, name="Alice Souza"), make_account(name="Bruno Lima")
     transfer_create(spec=TransferSpec(sender_id=alice.pk, receiver_id=bob.pk, amount=20_000, type="TED"))
     body = text(admin_client.get(CHANGELIST))
-    row = re.search(r"<tr>.*?Alice Souza.*?</tr>", body, re.S)
-    assert row is not None
-    cells = row.group(0)
+    rows = [row for row in re.findall(r"<tr[^>]*>.*?</tr>", body, re.S) if "Alice Souza" in row]
+    assert len(rows) == 1
+    cells = rows[0]
     assert "1,234.50" in cells  # balance
     assert "200.00" in cells  # held by the pending TED
     assert "1,034.50" in cells  # available
-    assert alice.document in cells
+    assert format_document(alice.document) in cells and alice.document not in cells  # 100.000.001-08
+    assert cells.count('class="ledger-amount"') == 3  # right-aligned, tabular (ledger/admin.css)
+
+
+@pytest.mark.parametrize(
+    ("document", "shown"),
+    [
+        ("52998224725", "529.982.247-25"),
+        ("11222333000181", "11.222.333/0001-81"),
+        ("12ABC34501DE35", "12.ABC.345/01DE-35"),
+    ],
+)
+def test_documents_are_shown_as_people_write_them(document: str, shown: str) -> None:
+    assert format_document(document) == shown
+
+
+def test_one_date_format_with_the_time_zone_on_lists_and_pages(admin_client: Client, settlement: Account) -> None:
+    alice, bob = make_account(50_000), make_account()
+    transfer_create(spec=TransferSpec(sender_id=alice.pk, receiver_id=bob.pk, amount=1_250, type="PIX"))
+    for url in (CHANGELIST, page(alice), "/admin/transactions/transaction/", "/admin/audit/auditevent/"):
+        body = text(admin_client.get(url))
+        assert INSTANT.search(body), url
+        assert not re.search(r"\b(a\.m\.|p\.m\.|midnight|noon)\b", body), url
+    assert instant(datetime(2026, 11, 25, 14, 30, 5, tzinfo=UTC)) == "2026-11-25 14:30:05 UTC"
+
+
+def test_account_entries_show_counterparty_type_and_description(admin_client: Client, settlement: Account) -> None:
+    alice, bob = make_account(50_000, name="Alice Souza"), make_account(name="Bruno Lima")
+    transfer_create(
+        spec=TransferSpec(sender_id=alice.pk, receiver_id=bob.pk, amount=1_250, type="PIX", description="Rent")
+    )
+    body = text(admin_client.get(page(alice)))
+    start = body.index("id='latest-entries'")
+    table = body[start : body.index("</table>", start)]
+    headers = re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table)
+    assert headers == [
+        "#",
+        "Posted at",
+        "Transaction",
+        "Type",
+        "Counterparty",
+        "Description",
+        "Amount",
+        "Balance after",
+    ]
+    rows = re.findall(r"<tr><td>(\d+)</td>(.*?)</tr>", table, re.S)
+    by_sequence = {int(sequence): re.sub(r"<[^>]+>", "|", cells) for sequence, cells in rows}
+    assert "PIX" in by_sequence[2] and "Bruno Lima" in by_sequence[2] and "Rent" in by_sequence[2]
+    assert "DEPOSIT" in by_sequence[1] and "Settlement" in by_sequence[1] and "Initial deposit" in by_sequence[1]
+    assert "Bruno Lima" not in by_sequence[1]
+
+
+def test_balance_at_a_date_is_a_date_time_picker_beside_the_balances(admin_client: Client, settlement: Account) -> None:
+    alice = make_account(100)
+    body = text(admin_client.get(page(alice)))
+    picker = re.search(r'<input type="datetime-local"[^>]*name="at"[^>]*form="balance-at-form"', body)
+    assert picker is not None
+    money_at, picker_at, counters_at = (
+        body.index(">Money<"),
+        body.index(">Balance at a date<"),
+        body.index(">Counters<"),
+    )
+    assert money_at < picker_at < counters_at
+    assert '<form id="balance-at-form" method="get">' in body
 
 
 def test_search_by_name_or_document_and_filter_by_kind(admin_client: Client, settlement: Account) -> None:
@@ -95,7 +161,7 @@ def test_balance_at_a_date_is_computed_from_the_entries(admin_client: Client, se
 def test_balance_at_a_date_explains_a_bad_date(admin_client: Client, settlement: Account) -> None:
     alice = make_account(100)
     body = text(admin_client.get(page(alice), {"at": "yesterday"}))
-    assert "Enter a date" in body
+    assert "Pick a date and time" in body
     assert parse_instant("2026-02-30") is None
     assert parse_instant("2026-11-25T14:30") is not None
 

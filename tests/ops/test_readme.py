@@ -266,3 +266,15 @@ def test_readme_names_every_operator_command() -> None:
         "pg_restore",
     ):
         assert command in text, command
+
+
+def test_the_readme_shows_the_committed_screenshots_of_the_admin_and_graphiql() -> None:
+    shown = set(re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+\.png)\)", README.read_text()))
+    assert shown, "no screenshots in the README"
+    for path in shown:
+        assert (ROOT / path).stat().st_size > 10_000, path
+    browser_test = (ROOT / "tests" / "browser" / "test_browser.py").read_text()
+    taken = set(re.findall(r'"(\d\d-[a-z-]+\.png)"', browser_test))
+    assert {f"docs/img/{name}" for name in taken} - {"docs/img/01-admin-index.png"} <= shown | {
+        "docs/img/05-graphiql-query.png"
+    }
