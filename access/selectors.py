@@ -7,31 +7,41 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field
 
+from access.keycache import KEYS
 from access.models import ApiKey, hash_token
 
 MAX_TOKEN_LENGTH = 200  # real tokens are 47 characters; anything far longer is not worth hashing
 
 
 def api_key_for_token(*, token: str) -> ApiKey | None:
-    """The active key of a token, its user joined, in one statement; None if unknown, revoked or inactive.
+    """The active key of a token, its user joined; None if unknown, revoked or inactive.
 
-    The SQL is written once per process instead of compiled by the ORM per
+    From this process's key cache when it may be trusted (``access.keycache``:
+    emptied by NOTIFY on every key or user change), else one statement. The
+    SQL is written once per process instead of compiled by the ORM per
     request: this lookup precedes every API call, and compiling it cost more
     than running it.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
+    digest = hash_token(token)
+    cached = KEYS.usable()
+    found = KEYS.get(digest) if cached else None
     key_fields, user_fields, sql = _key_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [hash_token(token)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    key = _from_row(ApiKey, key_fields, row[: len(key_fields)])
-    assert isinstance(key, ApiKey)
-    key.user = _from_row(get_user_model(), user_fields, row[len(key_fields) :])  # type: ignore[assignment]
+    if found is None:
+        generation = KEYS.generation
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [digest])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        found = (_converted(key_fields, row[: len(key_fields)]), _converted(user_fields, row[len(key_fields) :]))
+        if cached:
+            KEYS.put(digest, found, generation)
+    key = ApiKey.from_db(connection.alias, [f.attname for f in key_fields], found[0])
+    key.user = get_user_model().from_db(connection.alias, [f.attname for f in user_fields], found[1])
     return key
 
 
@@ -50,12 +60,12 @@ def _key_query() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]], str]:
     return key_fields, user_fields, sql
 
 
-def _from_row(model: type[Model], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> Model:
-    """An instance from raw column values, converted the way the ORM's compiler converts them."""
+def _converted(fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Raw column values converted the way the ORM's compiler converts them."""
     converted = []
     for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
+        column = field.get_col(field.model._meta.db_table)
         for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             value = converter(value, column, connection)
         converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    return tuple(converted)

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from access.keycache import KEYS
 from access.models import ApiKey, hash_token
 from audit.services import audit_event_record
 
@@ -38,6 +39,9 @@ def api_key_create(
 def api_key_revoke(*, key: ApiKey, actor: Any = None) -> bool:
     """Revokes the key from its next request on; False when it was already revoked."""
     revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # This process forgets its cached keys now and again at commit; the others on the trigger's NOTIFY.
+    KEYS.clear()
+    transaction.on_commit(KEYS.clear)
     key.refresh_from_db(fields=["revoked_at"])
     if revoked:
         _audited(actor, "revokeApiKey", key)

@@ -40,8 +40,14 @@ STATEMENT = (
 
 
 class Server:
-    def __init__(self, database_url: str, port: int = 8091) -> None:
-        self.port = port
+    """The app served on 127.0.0.1:``port``: gunicorn with ``workers`` x ``threads`` (production's
+    gthread setup, as gunicorn.conf.py reads it), or ``kind="granian"``: granian's WSGI interface with
+    ``workers`` processes of ``threads`` blocking threads each."""
+
+    def __init__(
+        self, database_url: str, port: int = 8091, *, kind: str = "gunicorn", workers: int = 2, threads: int = 4
+    ) -> None:
+        self.port, self.kind, self.workers, self.threads = port, kind, workers, threads
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -52,15 +58,29 @@ class Server:
             "LOG_LEVEL": "WARNING",
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_ACCESS_LOG": "",
-            "GUNICORN_WORKERS": "2",
-            "GUNICORN_THREADS": "4",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def label(self) -> str:
+        unit = "blocking threads" if self.kind == "granian" else "threads"
+        return f"{self.kind}, {self.workers} workers x {self.threads} {unit}"
+
+    def command(self) -> list[str]:
+        bin_dir = Path(sys.executable).parent
+        if self.kind == "granian":
+            return [
+                str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
+                "--workers", str(self.workers), "--blocking-threads", str(self.threads), "--no-access-log",
+                "--log-level", "warning", "ledger_project.wsgi:application",
+            ]  # fmt: skip
+        return [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"]
+
     def __enter__(self) -> Server:
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen(
-            [gunicorn, "-c", "gunicorn.conf.py", "ledger_project.wsgi"],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -73,7 +93,8 @@ class Server:
                 return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        self.__exit__()
+        raise RuntimeError(f"{self.kind} did not start")
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
@@ -83,7 +104,9 @@ class Server:
     def worker_rss_mb(self) -> float:
         """The largest worker's resident memory."""
         assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        children: list[str] = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            children += (task / "children").read_text().split()
         sizes = []
         for pid in children:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -127,7 +150,7 @@ def load(
     def run(index: int) -> None:
         nonlocal errors
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
         mine, bad = [], 0
         barrier.wait()
         for i in range(per_client):

@@ -1,10 +1,16 @@
-"""Where one ``createTransaction`` request spends its time: ``python -m bench.profile``.
+"""Where one request spends its time: ``python -m bench.profile [--operation transfer|page|statement]``.
 
 Calls the WSGI application gunicorn serves (every middleware, the view,
 graphene, the service, PostgreSQL) in this process, one request at a time, so
 the profile holds no load generator and no socket. It prints the mean time per
 request without a profiler, then pyinstrument's tree of one run of
-``--requests`` transfers, so bench/PROFILE.md can be reproduced.
+``--requests`` requests, so bench/PROFILE.md can be reproduced.
+
+CPU time on a shared machine drifts with its load; instruction counts do not.
+Under ``valgrind --tool=callgrind`` run it twice with different ``--requests``
+(``--no-profile``, same ``--warmup``): the difference of the two totals divided
+by the difference of the counts is the instructions per request, free of
+setup (bench/PROFILE.md shows the command).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import sys
 import time
@@ -19,18 +26,25 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.harness import recreate_database
-from bench.http import TRANSFER
+from bench.http import PAGE, STATEMENT, TRANSFER
 
-PROFILE_DB = "ledger_profile"
+PROFILE_DB = os.environ.get("LEDGER_PROFILE_DB", "ledger_profile")
 
 
-def request_maker(key: str, ids: list[str]) -> Callable[[], dict[str, Any]]:
-    """A WSGI environ for one transfer between two random funded accounts, as gunicorn would build it."""
+def request_maker(key: str, ids: list[str], operation: str = "transfer") -> Callable[[], dict[str, Any]]:
+    """A WSGI environ for one request, as gunicorn would build it: a transfer between two random funded
+    accounts, the 50-row transactions page with both parties, or an account's 50-entry statement page."""
     rng = random.Random(7)
 
     def make() -> dict[str, Any]:
-        sender, receiver = rng.sample(ids, 2)
-        body = json.dumps({"query": TRANSFER, "variables": {"a": sender, "b": receiver}}).encode()
+        if operation == "page":
+            document: dict[str, Any] = {"query": PAGE, "variables": {"after": None}}
+        elif operation == "statement":
+            document = {"query": STATEMENT, "variables": {"id": ids[1]}}
+        else:
+            sender, receiver = rng.sample(ids, 2)
+            document = {"query": TRANSFER, "variables": {"a": sender, "b": receiver}}
+        body = json.dumps(document).encode()
         return {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": "/graphql",
@@ -57,9 +71,23 @@ def request_maker(key: str, ids: list[str]) -> Callable[[], dict[str, Any]]:
     return make
 
 
+EXPECTED: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "transfer": lambda data: data["createTransaction"]["transaction"]["status"] == "COMPLETED",
+    "page": lambda data: len(data["transactions"]["edges"]) == 50,
+    "statement": lambda data: len(data["account"]["entries"]["edges"]) == 50,
+}
+
+
+def repeat(call: Callable[[], None], times: int) -> None:
+    for _ in range(times):
+        call()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000, help="transfers per timed or profiled run")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per timed or profiled run")
+    parser.add_argument("--warmup", type=int, default=200, help="requests before timing (connection, caches)")
+    parser.add_argument("--operation", choices=["transfer", "page", "statement"], default="transfer")
     parser.add_argument("--no-profile", action="store_true", help="only the mean time per request")
     args = parser.parse_args(argv)
 
@@ -79,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     user = get_user_model().objects.create_superuser("profile", "profile@example.com", None)
     key = api_key_create(user=user, name="profile")[1]
     application = get_wsgi_application()
-    make = request_maker(key, ids)
+    make = request_maker(key, ids, args.operation)
+    if args.operation != "transfer":  # pages of real rows: 60 transfers from ids[1], so 60 entries on it
+        for i in range(60):
+            b"".join(application(request_maker(key, [ids[1], ids[2 + i % 50]])(), lambda *a: lambda data: None))
 
     status: list[str] = []
 
@@ -93,24 +124,25 @@ def main(argv: list[str] | None = None) -> int:
         answer = json.loads(body)
         if not status[0].startswith("200") or "errors" in answer:
             raise RuntimeError(f"{status[0]} {answer}")
-        if answer["data"]["createTransaction"]["transaction"]["status"] != "COMPLETED":
-            raise RuntimeError(str(answer))
+        if not EXPECTED[args.operation](answer["data"]):
+            raise RuntimeError(str(answer)[:300])
 
-    for _ in range(200):  # warm: connection, document cache, imports
+    for _ in range(args.warmup):  # warm: connection, document cache, imports
         one()
     started, cpu = time.perf_counter(), time.process_time()
-    for _ in range(args.requests):
-        one()
+    repeat(one, args.requests)
     mean_ms = (time.perf_counter() - started) * 1000 / args.requests
     cpu_ms = (time.process_time() - cpu) * 1000 / args.requests
-    print(f"{args.requests} transfers, one at a time, no profiler: {mean_ms:.3f} ms per request, {cpu_ms:.3f} ms CPU")
+    print(
+        f"{args.requests} {args.operation} requests, one at a time, no profiler: "
+        f"{mean_ms:.3f} ms per request, {cpu_ms:.3f} ms CPU"
+    )
     if args.no_profile:
         return 0
 
     profiler = Profiler(interval=0.0002)
     profiler.start()
-    for _ in range(args.requests):
-        one()
+    repeat(one, args.requests)
     profiler.stop()
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     return 0

@@ -4,14 +4,17 @@
 2. The service level, in this process: single transfers (1 and 8 threads,
    distinct accounts; 8 threads with 20% from one hot account), batches of
    100 and 1,000.
+3. Over HTTP, the way production runs the app (bench/http.py).
+4. The naive peer (bench/peer.py), on the same PostgreSQL: the second yardstick.
+5. With ``--servers``, application servers side by side (bench/servers.py).
 Every throughput is printed as a ratio to the same run's pgbench TPS, and the
-table is written to bench/RESULTS.md.
+table is written to bench/RESULTS.md; sections of that file this run does not
+write (the HA pair's, the lever history) are kept as they are.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         help="transactions in the ledger before the deep-page reads (default 1,000,000; quick 20,000)",
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"), help="where to write the table")
+    parser.add_argument("--no-peer", action="store_true", help="skip the naive peer")
+    parser.add_argument("--servers", action="store_true", help="also compare application servers")
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
 
@@ -88,42 +93,40 @@ def main(argv: list[str] | None = None) -> int:
 
     http_results, http_facts = run_http(accounts, quick=args.quick, deep=args.deep)
     for measurement in http_results:
-        print(
-            f"  {measurement.name}: {measurement.rate:.0f} {measurement.unit} "
-            f"({ratio(measurement.rate, pgbench_tps)} x pgbench), p50 {measurement.p50_ms:.2f} ms, "
-            f"errors {measurement.errors}",
-            flush=True,
-        )
+        show(measurement, pgbench_tps)
+    from bench import peer
+
+    peer_results: list[Measurement] = []
+    if not args.no_peer and peer.available():
+        with peer.Peer() as served:
+            peer_results = [
+                peer.transfers(served.port, 1, int(1000 * scale)),
+                peer.transfers(served.port, 16, int(1600 * scale)),
+                peer.transfers(served.port, 32, int(3200 * scale)),
+                peer.page(served.port, 8, int(2000 * scale)),
+            ]
+        for measurement in peer_results:
+            show(measurement, pgbench_tps)
+    server_lines: list[str] = []
+    if args.servers:
+        from bench import servers
+
+        server_lines = servers.compare(accounts, pgbench_tps, quick=args.quick)
+    http_facts["peer"] = peer_results
     write_results(args.out, pgbench_tps, results, quick=args.quick, http_results=http_results, facts=http_facts)
+    if server_lines:
+        merge(Path(args.out), "\n".join(server_lines), preamble=False)
     print(f"wrote {args.out}")
     return 0
 
 
-def statements_per_request(key: str, account_id: str) -> dict[str, int]:
-    """SQL statements of one request of each kind, counted in-process with Django's query log."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from bench.http import PAGE, STATEMENT, TRANSFER
-
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {key}")
-    counts = {}
-    other = account_id.replace("Ox", "Oy")
-    for name, query, variables in (
-        ("createTransaction", TRANSFER, {"a": account_id, "b": other}),
-        ("transactions(first: 50) with sender/receiver", PAGE, {"after": None}),
-        ("account.entries(first: 50)", STATEMENT, {"id": account_id}),
-    ):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.post(
-                "/graphql", json.dumps({"query": query, "variables": variables}), content_type="application/json"
-            )
-        body = response.json()
-        if response.status_code != 200 or "errors" in body:  # a refused request would count as 0 statements
-            raise RuntimeError(f"{name}: {response.status_code} {body}")
-        counts[name] = len(captured.captured_queries)
-    return counts
+def show(measurement: Measurement, pgbench_tps: float) -> None:
+    print(
+        f"  {measurement.name}: {measurement.rate:.0f} {measurement.unit} "
+        f"({ratio(measurement.rate, pgbench_tps)} x pgbench), p50 {measurement.p50_ms:.2f} ms, "
+        f"errors {measurement.errors}",
+        flush=True,
+    )
 
 
 def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[list[Measurement], dict[str, object]]:
@@ -131,6 +134,7 @@ def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[lis
 
     from bench import http, service
     from bench.harness import pg_url
+    from bench.statements import per_operation
 
     ids = [to_global_id("Account", str(pk)) for pk in accounts]
     scale = 0.1 if quick else 1.0
@@ -141,6 +145,7 @@ def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[lis
         port = server.port
         results.append(http.transfers(port, key, ids, 1, int(1000 * scale)))
         results.append(http.transfers(port, key, ids, 8, int(2000 * scale)))
+        results.append(http.transfers(port, key, ids, 16, int(1600 * scale)))
         results.append(http.transfers(port, key, ids, 32, int(3200 * scale)))
         results.append(http.transfers(port, key, ids, 32, int(3200 * scale), hot_share=0.2))
         results.append(http.batches(port, key, ids, 100, max(2, int(30 * scale))))
@@ -196,7 +201,7 @@ def run_http(accounts: list[int], *, quick: bool, deep: int | None) -> tuple[lis
         documents.store_transfer(server.env)
         facts["trusted_documents"] = documents.measure(port, key, ids, quick=quick)
         facts["rss_mb"] = server.worker_rss_mb()
-        facts["statements"] = statements_per_request(key, ids[1])
+        facts["statements"] = per_operation(key, ids[1:])
     return results, facts
 
 
@@ -283,10 +288,9 @@ def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str
     statements = facts["statements"]
     lines += [
         "",
-        "SQL statements per request (Django's query log, in-process, same requests): "
+        "SQL statements per request (`bench.statements`, in-process, the whole stack; psycopg's BEGIN not "
+        "counted, COPY and COMMIT counted; tests/bench/test_statement_counts.py holds them): "
         + "; ".join(f"{k}: {v}" for k, v in statements.items())
-        + " (a transfer's are the key lookup, the lock, nextval, the one write statement and COMMIT;"
-        + " batches above 10 transactions add a COPY of transactions and of entries, which the log does not see)"
         + ".",
         "",
         f"Largest gunicorn worker RSS after the run: {facts['rss_mb']:.0f} MB.",
@@ -329,6 +333,96 @@ def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str
         ("worker RSS <= 120 MB", f"{facts['rss_mb']:.0f} MB", facts["rss_mb"] <= 120),
     ]
     lines += ["### Targets (issue 5)", "", "| target | measured | verdict |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {measured} | {'PASS' if ok else 'MISS'} |" for name, measured, ok in rows]
+    return [*lines, "", *peer_section(pgbench_tps, results, facts)]
+
+
+def peer_section(pgbench_tps: float, results: list[Measurement], facts: dict[str, Any]) -> list[str]:
+    """The naive peer's figures, and issue 16's targets as ratios to it and to pgbench."""
+    peer: list[Measurement] = facts.get("peer") or []
+    if not peer:
+        return ["## Against the naive peer", "", "Not measured in this run (`--no-peer`, or no peer found).", ""]
+
+    def find(among: list[Measurement], prefix: str) -> Measurement:
+        return next(m for m in among if m.name.startswith(prefix))
+
+    def times(value: float, reference: float) -> str:
+        return f"{value / reference:.2f} x" if reference else "n/a"
+
+    lines = [
+        "## Against the naive peer",
+        "",
+        "The naive graphene-django peer (bench/peer.py: its `setup.sh` and `serve.sh`, gunicorn 2 sync workers, "
+        "its own database on the same server), measured after the ledger in the same run, same load generator.",
+        "",
+        "| measurement | throughput | x pgbench | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in peer:
+        lines.append(
+            f"| {m.name} | {m.rate:,.0f} {m.unit} | {ratio(m.rate, pgbench_tps)} | {m.p50_ms:.2f} | "
+            f"{m.p99_ms:.2f} | {m.errors} |"
+        )
+    ours = {n: find(results, f"createTransaction over HTTP, {n} client(s), distinct") for n in (1, 16, 32)}
+    theirs = {n: find(peer, f"peer: createTransaction, {n} client(s)") for n in (1, 16, 32)}
+    hot = find(results, "createTransaction over HTTP, 32 client(s), 20%")
+    batch = find(results, "createTransactions of 1000")
+    page, peer_page = find(results, "transactions(first: 50) page"), find(peer, "peer: transactions(first: 50)")
+    statement = find(results, "account.entries(first: 50)")
+    deep_page, first_again = find(results, "deep transactions page"), find(results, "first transactions page at")
+    page_statements = facts["statements"]["transactions(first: 50) with sender/receiver"]
+    rows = []
+    for n in (16, 32):
+        rows.append(
+            (
+                f"single transfers, {n} clients, distinct: >= 3 x the peer and >= 0.25 x pgbench",
+                f"{times(ours[n].rate, theirs[n].rate)} the peer, {ratio(ours[n].rate, pgbench_tps)} x pgbench",
+                ours[n].rate >= 3 * theirs[n].rate and ours[n].rate >= 0.25 * pgbench_tps,
+            )
+        )
+    rows += [
+        (
+            "hot account (20% from one sender) >= 0.6 x distinct, 32 clients, no client error",
+            f"{times(hot.rate, ours[32].rate)}, {hot.errors} errors",
+            hot.rate >= 0.6 * ours[32].rate and hot.errors == 0,
+        ),
+        (
+            "p50 of a single transfer, 1 client, <= 1/3 of the peer's",
+            f"{ours[1].p50_ms:.2f} ms vs {theirs[1].p50_ms:.2f} ms ({times(ours[1].p50_ms, theirs[1].p50_ms)})",
+            ours[1].p50_ms * 3 <= theirs[1].p50_ms,
+        ),
+        (
+            "createTransactions of 1,000 >= 5 x pgbench",
+            f"{ratio(batch.rate, pgbench_tps)} x",
+            batch.rate >= 5 * pgbench_tps,
+        ),
+        (
+            "50-row page: <= 3 statements, >= 3 x the peer's page, >= 0.1 x pgbench",
+            f"{page_statements} statements, {times(page.rate, peer_page.rate)} the peer, "
+            f"{ratio(page.rate, pgbench_tps)} x pgbench",
+            page_statements <= 3 and page.rate >= 3 * peer_page.rate and page.rate >= 0.1 * pgbench_tps,
+        ),
+        (
+            "statement page account.entries(first: 50) >= 0.15 x pgbench",
+            f"{ratio(statement.rate, pgbench_tps)} x",
+            statement.rate >= 0.15 * pgbench_tps,
+        ),
+        (
+            "deep page at 1,000,000 rows <= 1.2 x the first page",
+            f"{deep_page.p50_ms:.2f} ms vs {first_again.p50_ms:.2f} ms p50",
+            deep_page.p50_ms <= 1.2 * first_again.p50_ms,
+        ),
+        ("worker RSS <= 120 MB", f"{facts['rss_mb']:.0f} MB", facts["rss_mb"] <= 120),
+    ]
+    lines += [
+        "",
+        "### Targets (issue 16)",
+        "",
+        "Process CPU per transfer request (`bench.profile`, the other target) is in the lever history below.",
+        "",
+        "| target | measured | verdict |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {name} | {measured} | {'PASS' if ok else 'MISS'} |" for name, measured, ok in rows]
     return [*lines, ""]
 

@@ -1,4 +1,5 @@
-"""Every request gets an ID: on each log line, in the audit trail, and in the X-Request-ID header."""
+"""Every request gets an ID (on each log line, in the audit trail, in the X-Request-ID header); bearer API
+requests skip the middleware that serves sessions."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from contextlib import suppress
 from contextvars import Token
 from typing import Any
 
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.middleware import csrf
+from django.utils.deprecation import MiddlewareMixin
 
 from core.context import reset_request_id, set_request_id
 
@@ -49,3 +55,45 @@ def unbind_request_id(**kwargs: Any) -> None:
         token = tokens.pop()
         with suppress(ValueError):  # closed from another context than it was bound in: nothing to undo there
             reset_request_id(token)
+
+
+# --- the lean path of a bearer request (issue 16) ---------------------------------------------------
+
+# The endpoint's paths (ledger_project/urls.py): only there does a key stand for the caller.
+API_PATHS = frozenset({"/graphql", "/graphql/"})
+
+
+def bearer_api_request(request: HttpRequest) -> bool:
+    """A request to the API carrying an ``Authorization`` header: authenticated by its key alone.
+
+    ``access.authentication`` never reads the session of such a request (a
+    wrong key is refused even with a session cookie), so what the session,
+    CSRF, auth and messages middleware prepare for it is unused: they step
+    aside (django-axes' costs one ``getattr`` and stays). Anywhere else (the admin) they run as always.
+    """
+    return "HTTP_AUTHORIZATION" in request.META and request.path_info in API_PATHS
+
+
+class _SkippedForBearer(MiddlewareMixin):
+    """Passes a bearer API request straight on; any other request gets the parent middleware."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if bearer_api_request(request):
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
+
+
+class SessionMiddleware(_SkippedForBearer, sessions.SessionMiddleware):
+    """Django's, skipped for bearer API requests."""
+
+
+class CsrfViewMiddleware(_SkippedForBearer, csrf.CsrfViewMiddleware):
+    """Django's, skipped for bearer API requests (the endpoint is ``csrf_exempt`` for keys anyway)."""
+
+
+class AuthenticationMiddleware(_SkippedForBearer, auth.AuthenticationMiddleware):
+    """Django's, skipped for bearer API requests: the key sets ``request.user``."""
+
+
+class MessageMiddleware(_SkippedForBearer, messages.MessageMiddleware):
+    """Django's, skipped for bearer API requests."""

@@ -74,11 +74,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware, each stepping aside for a bearer request
+    # to the API, which uses none of them (ledger_project.middleware.bearer_api_request).
+    "ledger_project.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ledger_project.middleware.CsrfViewMiddleware",
+    "ledger_project.middleware.AuthenticationMiddleware",
+    "ledger_project.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -238,6 +240,9 @@ LEDGER_MAX_INTROSPECTION = 10_000
 LEDGER_MAX_RESPONSE_BYTES = env_int("LEDGER_MAX_RESPONSE_BYTES", 8 * 1024 * 1024)
 LEDGER_STATEMENT_TIMEOUT_MS = env_int("LEDGER_STATEMENT_TIMEOUT_MS", 5_000)  # 0: no timeout
 LEDGER_REQUEST_BUDGET_MS = env_int("LEDGER_REQUEST_BUDGET_MS", 10_000)  # 0: no budget
+# How long a web process may trust a cached API key (access.keycache: emptied by NOTIFY on every key
+# or user change, so a revocation does not wait for it); 0 turns the cache off.
+LEDGER_KEY_CACHE_SECONDS = env_int("LEDGER_KEY_CACHE_SECONDS", 10)
 LEDGER_METRICS_ENABLED = env_bool("LEDGER_METRICS_ENABLED", True)
 # Remote addresses allowed to scrape /metrics (the loopback by default). Behind a proxy the
 # address is the proxy's, so there set LEDGER_METRICS_TOKEN instead (docs/OPERATIONS.md, Metrics).

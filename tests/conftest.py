@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from access.keycache import KEYS
 from accounts.models import Account, AccountKind
 from core.counters import ACCOUNTS, counter_add
 
@@ -27,6 +28,14 @@ def ensure_settlement_account() -> Account:
     if created:
         counter_add(ACCOUNTS, 1)
     return account
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_cache_listener(django_db_setup: None) -> Iterator[None]:
+    """The API key cache's listener (access.keycache) holds a session on the test database: closed before
+    the database is dropped."""
+    yield
+    KEYS.stop()
 
 
 @pytest.fixture

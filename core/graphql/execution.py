@@ -67,7 +67,15 @@ class Refusal:
     fields: dict[str, GraphQLOutputType] = field(default_factory=dict)
 
 
+def _never_awaitable(value: Any) -> bool:
+    return False
+
+
 class LedgerExecutionContext(ExecutionContext):
+    # Resolvers are synchronous (the view asserts it): graphql-core's check of every field's value for an
+    # awaitable (an isinstance chain per value) is ~7% of a 50-row page's CPU for nothing.
+    is_awaitable = staticmethod(_never_awaitable)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.granted: dict[str, bool] = {}
