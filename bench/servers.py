@@ -72,15 +72,16 @@ def compare(accounts: list[int], pgbench_tps: float, *, quick: bool, database: s
 
 def main() -> int:
     from bench.harness import recreate_database, run_pgbench
-    from bench.run import BENCH_DB, setup_django
+    from bench.run import setup_django
 
+    database = "ledger_bench_servers"
     pgbench_tps = run_pgbench(seconds=10)
-    recreate_database(BENCH_DB)
-    setup_django()
+    recreate_database(database)
+    setup_django(database)
     from bench import service
 
     accounts = service.open_accounts(1000)
-    print("\n".join(compare(accounts, pgbench_tps, quick=False)))
+    print("\n".join(compare(accounts, pgbench_tps, quick=False, database=database)))
     return 0
 
 
