@@ -8,7 +8,7 @@ from access.triggers import KEY_CHANGES
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access", "0001_initial"),
+        ("access", "0002_apikey_any_document"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
