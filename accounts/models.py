@@ -72,6 +72,10 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({format_document(self.document)})"
 
+    def audit_subjects(self) -> list[str]:
+        """How audit events name it (audit.services.subjects_of)."""
+        return [f"Account:{self.pk}"]
+
     @property
     def available(self) -> int:
         """Centavos the account may still spend: posted balance minus holds."""

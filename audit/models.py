@@ -21,10 +21,16 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
     payload = models.JSONField(default=dict, blank=True)
+    subjects = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='The objects it touched, as ["Account:5", "Transaction:9"] (audit.services.subjects_of).',
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="audit_event_created_keyset")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.outcome} {self.object_type}:{self.object_id}"

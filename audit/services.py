@@ -30,11 +30,36 @@ def actor_fields(actor: Any) -> dict[str, Any]:
     return {"actor": actor if actor.pk else None, "actor_label": actor.get_username()[:150]}
 
 
+def subjects_of(*objects: Model | None) -> list[str] | None:
+    """The labels ("Account:5") of what ``objects`` touch: each one's ``audit_subjects()``, or itself.
+
+    A transaction names its two accounts too, so an account's trail holds
+    every operation that moved its money. None when there is nothing.
+    """
+    labels: list[str] = []
+    for obj in objects:
+        if obj is None or obj.pk is None:
+            continue
+        own = getattr(obj, "audit_subjects", None)
+        for label in own() if callable(own) else [f"{type(obj).__name__}:{obj.pk}"]:
+            if label not in labels:
+                labels.append(label)
+    return labels or None
+
+
 def audit_event_build(
-    *, actor: Any, action: str, outcome: str, about: Model | None = None, payload: dict | None = None
+    *,
+    actor: Any,
+    action: str,
+    outcome: str,
+    about: Model | None = None,
+    payload: dict | None = None,
+    touched: tuple[Model | None, ...] = (),
 ) -> AuditEvent:
-    """One event, unsaved; ``about`` is the object it concerns, named by its model and pk."""
+    """One event, unsaved; ``about`` is the object it concerns, named by its model and pk; ``touched`` are
+    further objects it touched (a batch's transactions): the event's subjects are all of them."""
     return AuditEvent(
+        subjects=subjects_of(about, *touched),
         **actor_fields(actor),
         action=action,
         outcome=outcome,

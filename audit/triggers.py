@@ -42,3 +42,46 @@ TRUNCATE_GUARD = VendorSQL(
 )
 
 SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD)
+
+# audit/0004 (records.md): every new event bumps the "audit_events" counter (core.counters) in its own
+# transaction, whatever code inserts it, so Query.auditEvents' unfiltered totalCount is O(1). A slot per
+# backend, as the writer's counters do, so concurrent writers rarely meet on one row.
+COUNTED = VendorSQL(
+    forward={
+        "postgresql": (
+            """
+CREATE OR REPLACE FUNCTION ledger_count_audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO core_counter (name, slot, value) VALUES ('audit_events', pg_backend_pid() % 16, 1)
+        ON CONFLICT (name, slot) DO UPDATE SET value = core_counter.value + 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER audit_event_counted AFTER INSERT ON audit_auditevent
+    FOR EACH ROW EXECUTE FUNCTION ledger_count_audit_event();
+INSERT INTO core_counter (name, slot, value) SELECT 'audit_events', 0, COUNT(*) FROM audit_auditevent
+    ON CONFLICT (name, slot) DO UPDATE SET value = core_counter.value + excluded.value;
+""",
+        ),
+        "sqlite": (
+            """CREATE TRIGGER audit_event_counted AFTER INSERT ON audit_auditevent
+       BEGIN INSERT INTO core_counter (name, slot, value) VALUES ('audit_events', 0, 1)
+         ON CONFLICT (name, slot) DO UPDATE SET value = value + 1; END""",
+            """INSERT INTO core_counter (name, slot, value) SELECT 'audit_events', 0, COUNT(*) FROM audit_auditevent
+       WHERE true ON CONFLICT (name, slot) DO UPDATE SET value = value + excluded.value""",
+        ),
+    },
+    backward={
+        "postgresql": (
+            """
+DROP TRIGGER IF EXISTS audit_event_counted ON audit_auditevent;
+DROP FUNCTION IF EXISTS ledger_count_audit_event();
+DELETE FROM core_counter WHERE name = 'audit_events';
+""",
+        ),
+        "sqlite": (
+            "DROP TRIGGER IF EXISTS audit_event_counted",
+            "DELETE FROM core_counter WHERE name = 'audit_events'",
+        ),
+    },
+)

@@ -8,6 +8,7 @@ import graphene
 from graphene import relay
 
 from accounts.schema import AccountQueries, AccountType, CreateAccount, UpdateAccount
+from audit.schema import AuditEventNode, AuditQueries, use_registry
 from core.graphql.descriptions import describe_shared
 from core.graphql.execution import LedgerExecutionContext
 from core.graphql.node import NodeRegistry
@@ -28,11 +29,13 @@ NODES = NodeRegistry(
         "Account": (AccountType, "accounts.view_account"),
         "Transaction": (TransactionNode, "transactions.view_transaction"),
         "Entry": (EntryNode, "transactions.view_transaction"),
+        "AuditEvent": (AuditEventNode, "audit.view_auditevent"),
     }
 )
+use_registry(NODES)  # an audit event's subjects resolve through it
 
 
-class Query(AccountQueries, TransactionQueries, graphene.ObjectType):
+class Query(AccountQueries, TransactionQueries, AuditQueries, graphene.ObjectType):
     """What the ledger reads. Every list is a keyset-paged connection, oldest first unless `orderBy` says otherwise."""
 
     node = graphene.Field(
@@ -90,7 +93,7 @@ class LedgerSchema(graphene.Schema):
         return super().execute(*args, **kwargs)
 
 
-schema = LedgerSchema(query=Query, mutation=Mutation, types=[AccountType, TransactionNode, EntryNode])
+schema = LedgerSchema(query=Query, mutation=Mutation, types=[AccountType, TransactionNode, EntryNode, AuditEventNode])
 # The descriptions shared by every connection, payload and input; the scalars' specifiedByURL.
 describe_shared(schema.graphql_schema)
 # NUL and lone surrogates in any argument: BAD_USER_INPUT at its field (mutation inputs: INVALID_INPUT).

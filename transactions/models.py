@@ -142,6 +142,10 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return f"{self.type} #{self.pk} {self.status}"
 
+    def audit_subjects(self) -> list[str]:
+        """How audit events name it, with its two accounts (audit.services.subjects_of)."""
+        return [f"Transaction:{self.pk}", f"Account:{self.sender_id}", f"Account:{self.receiver_id}"]
+
 
 class Entry(models.Model):
     """One posting on one account; append-only, hash-chained per account."""

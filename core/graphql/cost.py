@@ -99,7 +99,12 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
     ("Query", "transactions"): 2,  # with `accountId`: the account, then its page
     ("Query", "node"): 1,
     ("Query", "nodes"): 3,  # one IN per type (Account, Transaction, Entry)
-    ("Query", "ledgerFeed"): 1,  # the page and its next-page row in one statement (transactions.feed)
+    ("Query", "ledgerFeed"): 1,
+    ("Query", "auditEvents"): 1,
+    ("Account", "auditEvents"): 1,
+    ("Transaction", "auditEvents"): 1,
+    ("AuditEvent", "subjects"): 2,  # one IN per type (Account, Transaction)
+    ("AuditEventConnection", "totalCount"): 1,  # the page and its next-page row in one statement (transactions.feed)
     ("Account", "balanceAt"): 1,
     ("Account", "transactions"): 2,  # direction ALL: the sender side and the receiver side
     ("Account", "entries"): 1,
@@ -121,10 +126,13 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
 # `totalCount` of a connection asked with one of these filters costs FILTERED_COUNT_STATEMENTS.
 FILTERED_COUNT_STATEMENTS = 10
 # Lists whose totalCount always counts rows: the feed counts the entries visible now.
-ALWAYS_COUNTED: frozenset[tuple[str, str]] = frozenset({("Query", "ledgerFeed")})
+ALWAYS_COUNTED: frozenset[tuple[str, str]] = frozenset(
+    {("Query", "ledgerFeed"), ("Account", "auditEvents"), ("Transaction", "auditEvents")}
+)
 COUNTED_FILTERS: Mapping[tuple[str, str], frozenset[str]] = {
     ("Query", "transactions"): frozenset({"status", "type", "createdAfter", "createdBefore", "metadata"}),
     ("Query", "accounts"): frozenset({"search", "kind", "metadata"}),
+    ("Query", "auditEvents"): frozenset({"action", "actor", "since", "until"}),
     ("Account", "transactions"): frozenset({"status", "type"}),
     ("Account", "entries"): frozenset({"since", "until"}),
 }
@@ -134,6 +142,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Transaction", "entries"): 2,  # the debit and the credit
     ("Account", "metadata"): 20,  # core.metadata.MAX_ENTRIES
     ("Transaction", "metadata"): 20,
+    ("AuditEvent", "subjects"): 2001,  # a batch of 1000: its transactions and their accounts
 }
 # Lists as long as a list of the mutation's input: (payload type, field) -> path in the mutation's arguments.
 INPUT_BOUNDS: Mapping[tuple[str, str], tuple[str, ...]] = {

@@ -304,7 +304,12 @@ def test_every_object_type_declares_who_may_view_it() -> None:
             gated[name] = permission
         for field_name in field_permissions(graphql_type):
             assert field_name in graphql_type.fields, f"{name}.{field_name} is not a field"
-    assert gated == {"Account": VIEW_ACCOUNT, "Transaction": VIEW_TRANSACTION, "Entry": VIEW_TRANSACTION}
+    assert gated == {
+        "Account": VIEW_ACCOUNT,
+        "Transaction": VIEW_TRANSACTION,
+        "Entry": VIEW_TRANSACTION,
+        "AuditEvent": "audit.view_auditevent",
+    }
     account = schema.graphql_schema.type_map["Account"]
     assert isinstance(account, GraphQLObjectType)
     assert field_permissions(account) == dict.fromkeys(["balanceAt", "entries", "transactions"], VIEW_TRANSACTION)

@@ -325,6 +325,8 @@ PLACES = {
     "EntryConnection": 'account(id: "{account}") { entries(first: 2) { %s } }',
     "EntryEdge": 'account(id: "{account}") { entries(first: 2) { edges { %s } } }',
     "PageInfo": 'transactions(first: 1, after: "{cursor}") { pageInfo { %s } }',
+    "AuditEvent": "auditEvents(first: 2) { edges { node { %s } } }",
+    "AuditEventConnection": "auditEvents(first: 2) { %s }",
 }
 ARGUMENTS = {
     ("Query", "account"): '(id: "{account}")',

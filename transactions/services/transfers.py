@@ -279,6 +279,7 @@ def _request_event(actor: Any, operation: Operation, results: list[TransferResul
         action=operation.name,
         outcome=outcome,
         payload={"results": [[i, *_audit_item(r)] for i, r in enumerate(results)]},
+        touched=tuple(r.transaction for r in results),
     )
 
 
