@@ -49,8 +49,10 @@ class Peer:
 
     def __init__(self, port: int = 8093) -> None:
         self.port = port
+        # Not this process's Django settings: the peer's manage.py would take them over its own.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
         self.env = {
-            **os.environ,
+            **inherited,
             "PEER_DB_NAME": PEER_DB,
             "PEER_DB_HOST": PG["host"],
             "PEER_DB_PORT": PG["port"],
