@@ -7,8 +7,10 @@ from ledger_project.docs import scalar_spec
 from ledger_project.health import healthz, readyz
 from ledger_project.metrics import metrics_view
 from ledger_project.views import graphql_view
+from transactions.admin_statement import urlpatterns as statement_urls
 
 urlpatterns = [
+    *statement_urls,  # before the admin's catch-all: /admin/accounts/account/<pk>/statement.csv
     path("admin/", admin.site.urls),
     path("graphql", graphql_view, name="graphql"),
     path("graphql/", graphql_view),

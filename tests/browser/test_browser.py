@@ -232,6 +232,11 @@ def test_staff_log_in_open_a_transaction_and_run_a_query_in_graphiql(
         h.get_attribute("textContent") for h in driver.find_elements(By.CSS_SELECTOR, "#content-main fieldset > h2")
     ]
     assert fieldsets.index("Balance at a date") == fieldsets.index("Money") + 1, fieldsets
+    # Issue 14: the balance-over-time chart, an SVG drawn on the server, is on the page and rendered.
+    chart = driver.find_element(By.ID, "balance-chart")
+    assert chart.is_displayed() and chart.size["width"] > 300 and chart.size["height"] > 100, chart.size
+    assert int(chart.get_attribute("data-points") or 0) == Account.objects.get(pk=alice.pk).entry_count
+    shoot(driver, "04b-account-balance-chart.png")
     entries = driver.find_element(By.ID, "latest-entries")
     headers = [th.get_attribute("textContent") for th in entries.find_elements(By.CSS_SELECTOR, "thead th")]
     assert {"Counterparty", "Type", "Description"} <= set(headers), headers
