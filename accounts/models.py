@@ -26,12 +26,34 @@ class AccountKind(models.TextChoices):
         }.get(self.name)
 
 
+class AccountStatus(models.TextChoices):
+    """What an account may do: move money both ways (ACTIVE), only receive (FROZEN), nothing (CLOSED)."""
+
+    ACTIVE = "ACTIVE"
+    FROZEN = "FROZEN"
+    CLOSED = "CLOSED"
+
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "ACTIVE": "Money moves in and out under the usual rules.",
+            "FROZEN": "Money may arrive but not leave (a court order, a fraud hold): debits get ACCOUNT_FROZEN.",
+            "CLOSED": "Final: nothing moves in or out (ACCOUNT_CLOSED).",
+        }.get(self.name)
+
+
+MAX_STATUS_REASON = 500
+
+
 class Account(models.Model):
     """A customer's account, or the bank's one settlement account.
 
     ``balance`` is the posted balance (the sum of the entries); ``held`` is what
-    PENDING outgoing transactions reserve. Both are written only by
-    ``transactions.services`` under this row's lock. The counters make per-account
+    PENDING outgoing transactions reserve; ``credit_limit`` is the overdraft the
+    bank grants (both may go down to ``-credit_limit``); ``status`` says whether
+    money may leave (ACTIVE) or only arrive (FROZEN), or nothing moves (CLOSED).
+    All are written only by ``transactions.services`` under this row's lock. The counters make per-account
     totals O(1): ``entry_count`` doubles as the last entry's ``sequence``.
     """
 
@@ -48,15 +70,37 @@ class Account(models.Model):
     metadata = models.JSONField(
         null=True, blank=True, help_text="The client's labels: a list of {key, value}, in its order (core.metadata)."
     )
+    status = models.CharField(max_length=10, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    status_reason = models.CharField(max_length=MAX_STATUS_REASON, null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the account was closed.")
+    credit_limit = models.BigIntegerField(default=0, help_text="Overdraft granted, in centavos (>= 0).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [
+            ("change_account_status", "Can freeze, unfreeze and close an account"),
+            ("change_credit_limit", "Can set an account's credit limit"),
+        ]
         constraints = [
+            # Neither balance nor balance - held below -credit_limit (the old "never negative" at limit 0).
             models.CheckConstraint(
-                name="account_customer_never_negative",
+                name="account_customer_within_credit_limit",
                 condition=Q(kind=AccountKind.SETTLEMENT)
-                | (Q(balance__gte=0) & Q(held__gte=0) & Q(balance__gte=models.F("held"))),
+                | (
+                    Q(held__gte=0)
+                    & Q(balance__gte=-models.F("credit_limit"))
+                    & Q(balance__gte=models.F("held") - models.F("credit_limit"))
+                ),
+            ),
+            models.CheckConstraint(name="account_credit_limit_not_negative", condition=Q(credit_limit__gte=0)),
+            models.CheckConstraint(
+                name="account_status_valid", condition=Q(status__in=[s.value for s in AccountStatus])
+            ),
+            # A CLOSED account is empty and knows when it closed.
+            models.CheckConstraint(
+                name="account_closed_is_empty",
+                condition=~Q(status=AccountStatus.CLOSED) | (Q(balance=0) & Q(held=0) & Q(closed_at__isnull=False)),
             ),
             models.CheckConstraint(name="account_kind_valid", condition=Q(kind__in=[k.value for k in AccountKind])),
             # At most one settlement account: the counterparty of every deposit.
@@ -80,6 +124,11 @@ class Account(models.Model):
     def available(self) -> int:
         """Centavos the account may still spend: posted balance minus holds."""
         return self.balance - self.held
+
+    @property
+    def spendable(self) -> int:
+        """What a new debit may take now: available balance plus the credit limit."""
+        return self.available + self.credit_limit
 
     @property
     def transaction_count(self) -> int:

@@ -29,6 +29,13 @@ class ErrorCode(enum.StrEnum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
     BATCH_ABORTED = "BATCH_ABORTED"
+    ACCOUNT_FROZEN = "ACCOUNT_FROZEN"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
+    ACCOUNT_NOT_EMPTY = "ACCOUNT_NOT_EMPTY"
+    NOT_CAPTURABLE = "NOT_CAPTURABLE"
+    HOLD_EXPIRED = "HOLD_EXPIRED"
+    AMOUNT_TOO_LARGE = "AMOUNT_TOO_LARGE"
+    LIMIT_BELOW_USAGE = "LIMIT_BELOW_USAGE"
 
     @property
     def description(self) -> str:
@@ -73,6 +80,20 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "into batches of at most 1000.",
     ErrorCode.BATCH_ABORTED: "With `atomic: true`, another item of the batch failed, so nothing of the batch "
     "was applied. Fix the failing item (it carries its own error) and send the batch again.",
+    ErrorCode.ACCOUNT_FROZEN: "The sending account is FROZEN (a court order, a fraud hold): money may arrive but "
+    "not leave. Nothing was recorded. The bank must unfreeze it first.",
+    ErrorCode.ACCOUNT_CLOSED: "The account is CLOSED: nothing moves in or out, and its status never changes again. "
+    "Nothing was done.",
+    ErrorCode.ACCOUNT_NOT_EMPTY: "closeAccount: the balance is not 0.00, money is held, or a PENDING transaction "
+    "sends to or from it. Nothing was done. Move the money out and let pending transactions finish first.",
+    ErrorCode.NOT_CAPTURABLE: "captureTransaction: the transaction is not PENDING or was not created with "
+    "captureMode MANUAL (already captured, cancelled, expired, or an AUTOMATIC one). Nothing was done.",
+    ErrorCode.HOLD_EXPIRED: "captureTransaction: the hold reached holdExpiresAt by the database's clock. Nothing "
+    "was done; the settlement worker releases it (FAILED, EXPIRED). Authorize again.",
+    ErrorCode.AMOUNT_TOO_LARGE: "`amount` is more than can be taken: above the held amount (captureTransaction) "
+    "or above what remains unreversed, capturedAmount - reversedAmount (reverseTransaction). Nothing was done.",
+    ErrorCode.LIMIT_BELOW_USAGE: "setCreditLimit: the new limit is below what the account already uses "
+    "(-availableBalance). Nothing was changed. Bring the account back up first, or choose a higher limit.",
 }
 
 

@@ -15,13 +15,18 @@ from core.graphql.node import NodeRegistry
 from core.graphql.scalars import refuse_hostile_arguments
 from transactions.schema import (
     CancelTransaction,
+    CaptureTransaction,
+    CloseAccount,
     CreateDeposit,
     CreateTransaction,
     CreateTransactions,
     EntryNode,
+    FreezeAccount,
     ReverseTransaction,
+    SetCreditLimit,
     TransactionNode,
     TransactionQueries,
+    UnfreezeAccount,
 )
 
 NODES = NodeRegistry(
@@ -82,6 +87,15 @@ class Mutation(graphene.ObjectType):
     )
     update_account = UpdateAccount.field(
         "Replaces an account's name and/or whole metadata. Permission: accounts.change_account."
+    )
+    capture_transaction = CaptureTransaction.field(
+        "Posts all or part of a MANUAL hold at once (COMPLETED) and releases the whole hold."
+    )
+    set_credit_limit = SetCreditLimit.field("Sets the overdraft an account may use (cheque especial).")
+    freeze_account = FreezeAccount.field("ACTIVE to FROZEN: money may arrive but not leave.")
+    unfreeze_account = UnfreezeAccount.field("FROZEN to ACTIVE.")
+    close_account = CloseAccount.field(
+        "ACTIVE or FROZEN to CLOSED, for good, when its balance is 0.00 and nothing is held or PENDING."
     )
 
 

@@ -216,6 +216,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # --- The ledger -----------------------------------------------------------------
 LEDGER_TED_DELAY = env_int("LEDGER_TED_DELAY", 0)  # seconds before a TED is due
 LEDGER_DOC_DELAY = env_int("LEDGER_DOC_DELAY", 0)  # seconds before a DOC is due
+LEDGER_HOLD_TTL = env_int("LEDGER_HOLD_TTL", 7 * 24 * 3600)  # seconds a MANUAL hold lasts unless told otherwise
 LEDGER_GRAPHIQL = env_bool("LEDGER_GRAPHIQL", False)
 # Where `make run` keeps its development key for GraphiQL to prefill (read only in DEBUG: access/devkey.py).
 LEDGER_DEV_KEY_FILE = os.environ.get("LEDGER_DEV_KEY_FILE", str(BASE_DIR / ".dev-api-key"))

@@ -31,9 +31,17 @@ def assert_books_balance() -> None:
         )
         assert account.held == pending_out
         if account.kind == AccountKind.CUSTOMER:
-            assert account.balance >= 0
-            assert account.balance - account.held >= 0
+            assert account.balance >= -account.credit_limit
+            assert account.balance - account.held >= -account.credit_limit
     posted = Transaction.objects.annotate(n=Count("entries"), total=Sum("entries__amount"))
     assert not posted.filter(Q(status__in=["COMPLETED", "REVERTED"]) & ~Q(n=2)).exists()
     assert not posted.filter(Q(status__in=["COMPLETED", "REVERTED"]) & ~Q(total=0)).exists()
     assert not posted.filter(Q(status__in=["PENDING", "FAILED"]) & ~Q(n=0)).exists()
+
+
+def assert_ledger_verifies() -> None:
+    """Every check of verify_ledger holds (money controls' invariants included)."""
+    from transactions.verification import verify
+
+    breached = [(o.check.name, o.finding.sample) for o in verify() if not o.finding.ok]
+    assert breached == []

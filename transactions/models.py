@@ -70,6 +70,7 @@ class FailureReason(models.TextChoices):
 
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
     @property
     def description(self) -> str | None:
@@ -78,6 +79,23 @@ class FailureReason(models.TextChoices):
             "INSUFFICIENT_FUNDS": "The sender's available balance was below the amount when the transaction was "
             "applied.",
             "CANCELLED": "A PENDING transaction cancelled by cancelTransaction before it settled.",
+            "EXPIRED": "A MANUAL hold that reached holdExpiresAt without being captured.",
+        }.get(self.name)
+
+
+class CaptureMode(models.TextChoices):
+    """Whether a transfer moves (or, for TED/DOC, settles) by itself, or waits for captureTransaction."""
+
+    AUTOMATIC = "AUTOMATIC"
+    MANUAL = "MANUAL"
+
+    @property
+    def description(self) -> str | None:
+        """The API's words for the member (``core.graphql.enums.to_enum``)."""
+        return {
+            "AUTOMATIC": "PIX/TRANSFER move at once; TED/DOC settle through the clearing queue.",
+            "MANUAL": "Authorize only: the amount is held and the transaction stays PENDING until captureTransaction, "
+            "cancelTransaction or holdExpiresAt.",
         }.get(self.name)
 
 
@@ -85,10 +103,12 @@ class FailureReason(models.TextChoices):
 TRANSFER_TYPES = frozenset({TransactionType.PIX, TransactionType.TED, TransactionType.DOC, TransactionType.TRANSFER})
 # Held when created, posted later by the settlement worker (or cancelled before).
 PENDING_TYPES = frozenset({TransactionType.TED, TransactionType.DOC})
+# The types a client may create with captureMode MANUAL (an authorization captured later).
+MANUAL_TYPES = frozenset({TransactionType.PIX, TransactionType.TRANSFER})
 # The statuses of a transaction whose two entries are written: the ones verify_ledger expects them for.
 POSTED_STATUSES = frozenset({TransactionStatus.COMPLETED, TransactionStatus.REVERTED})
 # What a transaction's status change may write (the core columns never change: migration 0002's trigger).
-STATUS_FIELDS = ("status", "failure_reason", "completed_at")
+STATUS_FIELDS = ("status", "failure_reason", "completed_at", "captured_amount", "reversed_amount", "capture_key")
 MAX_DESCRIPTION = 500
 
 
@@ -106,7 +126,16 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(db_index=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="When a PENDING transaction may settle.")
     completed_at = models.DateTimeField(null=True, blank=True)
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    # Partial reversals: an original may have several REVERSALs, their sum kept in reversed_amount.
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
+    capture_mode = models.CharField(max_length=10, choices=CaptureMode.choices, default=CaptureMode.AUTOMATIC)
+    hold_expires_at = models.DateTimeField(null=True, blank=True, help_text="When a MANUAL hold lapses.")
+    captured_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="Centavos that moved (a partial capture moves less than amount)."
+    )
+    reversed_amount = models.BigIntegerField(default=0, help_text="Sum of this transaction's REVERSALs, centavos.")
+    # "<scope>:<key>" of the captureTransaction that captured it with an idempotency key.
+    capture_key = models.CharField(max_length=360, null=True, blank=True)
     metadata = models.JSONField(
         null=True,
         blank=True,
@@ -126,6 +155,35 @@ class Transaction(models.Model):
                 condition=(Q(status=TransactionStatus.FAILED) & Q(failure_reason__isnull=False))
                 | (~Q(status=TransactionStatus.FAILED) & Q(failure_reason__isnull=True)),
             ),
+            # Money moved exactly when posted, never more than authorized.
+            models.CheckConstraint(
+                name="transaction_captured_iff_posted",
+                condition=(
+                    Q(status__in=sorted(POSTED_STATUSES))
+                    & Q(captured_amount__gt=0)
+                    & Q(captured_amount__lte=models.F("amount"))
+                )
+                | (~Q(status__in=sorted(POSTED_STATUSES)) & Q(captured_amount__isnull=True)),
+            ),
+            # Racing partial reversals never give back more than moved; REVERTED exactly when all of it.
+            models.CheckConstraint(
+                name="transaction_reversed_within_captured",
+                condition=Q(reversed_amount=0)
+                | (Q(reversed_amount__gt=0) & Q(reversed_amount__lte=models.F("captured_amount"))),
+            ),
+            models.CheckConstraint(
+                name="transaction_reverted_iff_fully_reversed",
+                condition=(Q(status=TransactionStatus.REVERTED) & Q(reversed_amount=models.F("captured_amount")))
+                | (~Q(status=TransactionStatus.REVERTED) & ~Q(reversed_amount=models.F("captured_amount")))
+                | Q(captured_amount__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="transaction_hold_expiry_only_manual",
+                condition=Q(hold_expires_at__isnull=True) | Q(capture_mode=CaptureMode.MANUAL),
+            ),
+            models.UniqueConstraint(
+                fields=["capture_key"], condition=Q(capture_key__isnull=False), name="transaction_capture_idempotency"
+            ),
             models.UniqueConstraint(
                 fields=["idempotency_scope", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -137,6 +195,9 @@ class Transaction(models.Model):
             models.Index(fields=["sender", "created_at", "id"], name="transaction_sender_keyset"),
             models.Index(fields=["receiver", "created_at", "id"], name="transaction_receiver_keyset"),
             models.Index(fields=["due_at", "id"], condition=Q(status="PENDING"), name="transaction_pending_due"),
+            models.Index(
+                fields=["hold_expires_at", "id"], condition=Q(status="PENDING"), name="transaction_pending_expiry"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,13 @@
 """The posting engine, the one door of the money path: locked accounts, in memory, written back at once.
 
 Every operation that moves or holds money (transfer, batch, deposit, reversal,
-cancel, settlement) ends the same way:
+cancel, settlement, capture, expiry) or changes what an account may do (freeze,
+unfreeze, close, credit limit) ends the same way:
 1. ``AccountBook.lock(ids)`` takes the row locks with one ``SELECT ... FOR UPDATE``
    ordered by pk: a fixed lock order, so A->B and B->A cannot deadlock.
    ``AccountBook.lock_transaction`` locks an existing transaction first, then the
    accounts it names, in the same statement.
-2. Rules are decided against the locked rows, in memory (``available``,
+2. Rules are decided against the locked rows, in memory (``spendable``,
    ``hold``, ``post``), in list order for a batch.
 3. ``AccountBook.save`` reserves the new transactions' pks and writes them, the
    status changes, entries, accounts, counters and audit events, whatever the
@@ -22,6 +23,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account, AccountKind
 from audit.models import AuditEvent
@@ -36,10 +38,12 @@ Party = Literal["sender_id", "receiver_id"]
 class AccountBook:
     """The locked accounts of one database transaction and their pending changes."""
 
-    def __init__(self, accounts: Iterable[Account]) -> None:
+    def __init__(self, accounts: Iterable[Account], clock: datetime | None = None) -> None:
         self.accounts: dict[int, Account] = {account.pk: account for account in accounts}
         self.dirty: set[int] = set()
         self.entries: list[Posting] = []
+        # The database's clock when the locks were granted (``lock_transaction``): what a hold's expiry is judged by.
+        self.clock = clock
 
     @classmethod
     def lock(cls, ids: Iterable[int]) -> AccountBook:
@@ -69,9 +73,13 @@ class AccountBook:
         """
         if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks; two statements
             found = Transaction.objects.filter(pk=transaction_id).first()
-            return found, cls.lock([getattr(found, party) for party in parties] if found else [])
+            book = cls.lock([getattr(found, party) for party in parties] if found else [])
+            book.clock = timezone.now()  # the same machine's clock: SQLite runs in the process
+            return found, book
         tx_fields, account_fields = Transaction._meta.concrete_fields, Account._meta.concrete_fields
+        # clock_timestamp() last: the database's own time, read in the same round trip.
         columns = [f"t.{f.column}" for f in tx_fields] + [f"a.{f.column}" for f in account_fields]
+        columns.append("clock_timestamp()")
         joined = " OR ".join(f"a.id = t.{party}" for party in parties)  # the attnames are the columns
         with connection.cursor() as cursor:
             # FOR UPDATE locks the rows of each output row in FROM order, output rows in ORDER BY
@@ -88,7 +96,8 @@ class AccountBook:
         split = len(tx_fields)
         found = Transaction.from_db(connection.alias, [f.attname for f in tx_fields], rows[0][:split])
         names = [f.attname for f in account_fields]
-        return found, cls(Account.from_db(connection.alias, names, row[split:]) for row in rows)
+        accounts = (Account.from_db(connection.alias, names, row[split:-1]) for row in rows)
+        return found, cls(accounts, clock=rows[0][-1])
 
     def __contains__(self, account_id: int) -> bool:
         return account_id in self.accounts
@@ -96,16 +105,20 @@ class AccountBook:
     def __getitem__(self, account_id: int) -> Account:
         return self.accounts[account_id]
 
-    def available(self, account_id: int) -> int | None:
-        """What the account may spend; None for the settlement account (no limit)."""
+    def spendable(self, account_id: int) -> int | None:
+        """What a new debit may take: available balance plus credit limit; None for the settlement account."""
         account = self.accounts[account_id]
         if account.kind == AccountKind.SETTLEMENT:
             return None
-        return account.balance - account.held
+        return account.spendable
 
     def can_spend(self, account_id: int, amount: int) -> bool:
-        available = self.available(account_id)
-        return available is None or available >= amount
+        spendable = self.spendable(account_id)
+        return spendable is None or spendable >= amount
+
+    def touch(self, account_id: int) -> None:
+        """Marks an account written by the next save: its status, reason or credit limit changed in memory."""
+        self.dirty.add(account_id)
 
     def count_transaction(self, sender_id: int, receiver_id: int) -> None:
         self.accounts[sender_id].sent_count += 1
@@ -120,16 +133,18 @@ class AccountBook:
         self.accounts[account_id].held -= amount
         self.dirty.add(account_id)
 
-    def post(self, transaction: Transaction, now: datetime) -> None:
-        """Moves the posted balances now; the two entries are written by ``seal``.
+    def post(self, transaction: Transaction, now: datetime, amount: int | None = None) -> None:
+        """Moves ``amount`` (default: the transaction's) now and records it as captured; ``seal`` writes the entries.
 
         The transaction may not have its pk yet (a batch inserts them all at
         once), and each entry's hash covers that pk: so balances, sequences and
         running balances are fixed here, in posting order, and the hashes in
         ``seal`` once the pks exist.
         """
-        self._entry(transaction.sender_id, transaction, -transaction.amount, now)
-        self._entry(transaction.receiver_id, transaction, transaction.amount, now)
+        moved = transaction.amount if amount is None else amount
+        transaction.captured_amount = moved
+        self._entry(transaction.sender_id, transaction, -moved, now)
+        self._entry(transaction.receiver_id, transaction, moved, now)
 
     def _entry(self, account_id: int, transaction: Transaction, amount: int, now: datetime) -> None:
         account = self.accounts[account_id]

@@ -129,6 +129,25 @@ DROP FUNCTION IF EXISTS ledger_refuse_metadata_change();
     },
 )
 
+
+# transactions/0006: SQLite adds a column with a default or a CHECK by rebuilding the table, which drops
+# the table's triggers; this puts 0002's and 0005's back, unchanged (PostgreSQL alters the table in place).
+_SQLITE_TRANSACTION_TRIGGERS = APPEND_ONLY.forward["sqlite"][2:]
+SQLITE_REBUILT = VendorSQL(
+    forward={
+        "postgresql": (),
+        "sqlite": (
+            "DROP TRIGGER IF EXISTS transaction_never_deleted",
+            "DROP TRIGGER IF EXISTS transaction_core_immutable",
+            "DROP TRIGGER IF EXISTS transaction_metadata_immutable",
+            *_SQLITE_TRANSACTION_TRIGGERS,
+            *METADATA_IMMUTABLE.forward["sqlite"],
+        ),
+    },
+    backward={"postgresql": (), "sqlite": ()},
+)
+
+
 SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD, METADATA_IMMUTABLE)
 # Every history trigger of the ledger, both apps': what verify_ledger expects on each vendor.
 ALL_SCRIPTS = (*audit_triggers.SCRIPTS, *SCRIPTS)

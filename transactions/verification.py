@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from accounts.models import Account, AccountKind
+from accounts.models import Account, AccountKind, AccountStatus
 from core.counters import ACCOUNTS, TRANSACTIONS, counter_total
 from core.documents import is_canonical
 from core.triggers import installed_triggers
@@ -146,13 +146,15 @@ def books_sum_to_zero() -> Finding:
     return finding
 
 
-def no_customer_below_zero() -> Finding:
+def no_customer_below_its_limit() -> Finding:
+    """balance and balance - held never below -credit_limit (0 unless set: the old "never negative")."""
     customer = f"kind = '{AccountKind.CUSTOMER}'"
     checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT} WHERE {customer}"), "customer accounts")
     sql = f"""
-        SELECT id, balance, held FROM {ACCOUNT}
-        WHERE {customer} AND (balance < 0 OR held < 0 OR balance < held) ORDER BY id"""
-    return _offenders(checked, sql, lambda r: f"account {r[0]}: balance {r[1]}, held {r[2]}")
+        SELECT id, balance, held, credit_limit FROM {ACCOUNT}
+        WHERE {customer} AND (credit_limit < 0 OR held < 0 OR balance < -credit_limit OR balance - held < -credit_limit)
+        ORDER BY id"""
+    return _offenders(checked, sql, lambda r: f"account {r[0]}: balance {r[1]}, held {r[2]}, credit limit {r[3]}")
 
 
 def holds_match_pending() -> Finding:
@@ -169,20 +171,62 @@ def holds_match_pending() -> Finding:
 
 
 def postings_match_status() -> Finding:
-    """COMPLETED/REVERTED: exactly -amount on the sender and +amount on the receiver; others: no entry."""
+    """COMPLETED/REVERTED: exactly -captured on the sender and +captured on the receiver, captured <= amount;
+    others: no entry and nothing captured."""
     checked = Finding(_scalar(f"SELECT COUNT(*) FROM {TX}"), "transactions")
     sql = f"""
-        SELECT t.id, t.status, COALESCE(p.n, 0) FROM {TX} t
+        SELECT t.id, t.status, COALESCE(p.n, 0), t.captured_amount FROM {TX} t
         LEFT JOIN (
             SELECT e.transaction_id, COUNT(*) AS n,
-                SUM(CASE WHEN e.account_id = x.sender_id AND e.amount = -x.amount THEN 1 ELSE 0 END) AS debits,
-                SUM(CASE WHEN e.account_id = x.receiver_id AND e.amount = x.amount THEN 1 ELSE 0 END) AS credits
+                SUM(CASE WHEN e.account_id = x.sender_id AND e.amount = -x.captured_amount THEN 1 ELSE 0 END)
+                    AS debits,
+                SUM(CASE WHEN e.account_id = x.receiver_id AND e.amount = x.captured_amount THEN 1 ELSE 0 END)
+                    AS credits
             FROM {ENTRY} e JOIN {TX} x ON x.id = e.transaction_id GROUP BY e.transaction_id
         ) p ON p.transaction_id = t.id
-        WHERE (t.status IN {POSTED} AND NOT (COALESCE(p.n, 0) = 2 AND p.debits = 1 AND p.credits = 1))
-            OR (t.status NOT IN {POSTED} AND COALESCE(p.n, 0) <> 0)
+        WHERE (t.status IN {POSTED} AND NOT (
+                COALESCE(p.n, 0) = 2 AND p.debits = 1 AND p.credits = 1
+                AND t.captured_amount > 0 AND t.captured_amount <= t.amount))
+            OR (t.status NOT IN {POSTED} AND (COALESCE(p.n, 0) <> 0 OR t.captured_amount IS NOT NULL))
         ORDER BY t.id"""
-    return _offenders(checked, sql, lambda r: f"transaction {r[0]} ({r[1]}, {r[2]} entries)")
+    return _offenders(checked, sql, lambda r: f"transaction {r[0]} ({r[1]}, {r[2]} entries, captured {r[3]})")
+
+
+def reversals_add_up() -> Finding:
+    """reversed_amount = SUM(its REVERSALs) <= captured_amount; REVERTED exactly when they are equal."""
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {TX} WHERE status IN {POSTED}"), "posted transactions")
+    reverted = f"'{TransactionStatus.REVERTED}'"
+    sql = f"""
+        SELECT t.id, t.status, t.captured_amount, t.reversed_amount, COALESCE(r.total, 0) FROM {TX} t
+        LEFT JOIN (SELECT reverses_id, SUM(amount) AS total FROM {TX} WHERE reverses_id IS NOT NULL
+                   GROUP BY reverses_id) r ON r.reverses_id = t.id
+        WHERE t.reversed_amount <> COALESCE(r.total, 0)
+            OR (t.reversed_amount > 0 AND (t.captured_amount IS NULL OR t.reversed_amount > t.captured_amount))
+            OR (t.status = {reverted} AND (t.captured_amount IS NULL OR t.reversed_amount <> t.captured_amount))
+            OR (t.status <> {reverted} AND t.captured_amount IS NOT NULL AND t.reversed_amount = t.captured_amount)
+        ORDER BY t.id"""
+    return _offenders(
+        checked,
+        sql,
+        lambda r: f"transaction {r[0]} ({r[1]}): captured {r[2]}, reversedAmount {r[3]}, its reversals sum {r[4]}",
+    )
+
+
+def closed_accounts_stay_closed() -> Finding:
+    """A CLOSED account has balance 0, nothing held, a closing instant and no entry after it."""
+    closed = f"'{AccountStatus.CLOSED}'"
+    checked = Finding(_scalar(f"SELECT COUNT(*) FROM {ACCOUNT} WHERE status = {closed}"), "closed accounts")
+    sql = f"""
+        SELECT a.id, a.balance, a.held, COALESCE(late.n, 0) FROM {ACCOUNT} a
+        LEFT JOIN (
+            SELECT e.account_id, COUNT(*) AS n FROM {ENTRY} e JOIN {ACCOUNT} c ON c.id = e.account_id
+            WHERE c.status = {closed} AND (c.closed_at IS NULL OR e.created_at > c.closed_at) GROUP BY e.account_id
+        ) late ON late.account_id = a.id
+        WHERE a.status = {closed} AND (a.balance <> 0 OR a.held <> 0 OR a.closed_at IS NULL OR late.n > 0)
+        ORDER BY a.id"""
+    return _offenders(
+        checked, sql, lambda r: f"account {r[0]}: balance {r[1]}, held {r[2]}, {r[3]} entries after closing"
+    )
 
 
 def expected_triggers(vendor: str) -> set[tuple[str, str]]:
@@ -282,9 +326,14 @@ CHECKS = [
     Check("each balanceAfter is its account's running sum", running_balances_hold),
     Check("entry sequences run 1..n without gaps", sequences_are_gapless),
     Check("the sum of all balances is 0.00", books_sum_to_zero),
-    Check("no customer balance or availableBalance below 0", no_customer_below_zero),
+    Check("no customer balance or availableBalance below -creditLimit", no_customer_below_its_limit),
     Check("availableBalance = balance - PENDING outgoing amounts", holds_match_pending),
-    Check("COMPLETED/REVERTED have two entries summing to 0; PENDING/FAILED none", postings_match_status),
+    Check(
+        "COMPLETED/REVERTED have two entries of capturedAmount summing to 0; PENDING/FAILED none",
+        postings_match_status,
+    ),
+    Check("reversedAmount = sum of its REVERSALs <= capturedAmount; REVERTED when equal", reversals_add_up),
+    Check("a CLOSED account is empty and has no entry after its closing", closed_accounts_stay_closed),
     Check("append-only triggers are installed and enabled", triggers_installed),
     Check("each account's entries form an unbroken SHA-256 chain", hash_chains_hold),
     Check("counters match the rows (transactions, accounts, sent/received)", counters_match),

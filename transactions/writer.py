@@ -51,6 +51,11 @@ _TRANSACTION_COLUMNS = (
     ("completed_at", "timestamptz"),
     ("reverses_id", "bigint"),
     ("metadata", "jsonb"),
+    ("capture_mode", "text"),
+    ("hold_expires_at", "timestamptz"),
+    ("captured_amount", "bigint"),
+    ("reversed_amount", "bigint"),
+    ("capture_key", "text"),
 )
 # A Posting's attributes, by name (Posting below).
 _ENTRY_COLUMNS = (
@@ -73,6 +78,10 @@ _ACCOUNT_COLUMNS = (
     ("sent_count", "bigint"),
     ("received_count", "bigint"),
     ("last_hash", "text"),
+    ("status", "text"),
+    ("status_reason", "text"),
+    ("closed_at", "timestamptz"),
+    ("credit_limit", "bigint"),
 )
 
 
@@ -259,8 +268,10 @@ def _write_portable(changes: Changes) -> None:
 def _update_accounts_portable(accounts: Sequence[Account]) -> None:
     table = Account._meta.db_table
     names = [name for name, _ in _ACCOUNT_COLUMNS]
-    row = "(" + ", ".join(["CAST(%s AS bigint)"] * (len(names) - 1) + ["%s"]) + ")"
-    params: list[Any] = [getattr(account, name) for account in accounts for name in names]
+    by_name = {f.column: f for f in Account._meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    row = "(" + ", ".join("CAST(%s AS bigint)" if kind == "bigint" else "%s" for _, kind in _ACCOUNT_COLUMNS) + ")"
+    params: list[Any] = [f.get_db_prep_save(getattr(a, f.attname), connection) for a in accounts for f in fields]
     params.append(timezone.now())  # updated_at, the last placeholder
     sets = ", ".join(f"{name} = v.{name}" for name in names[1:])
     with connection.cursor() as cursor:

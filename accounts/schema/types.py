@@ -22,6 +22,7 @@ VIEW_ACCOUNT = "accounts.view_account"
 # Generated from the domain's choices, descriptions included (accounts.models, core.documents).
 AccountKind = to_enum(models.AccountKind)
 DocumentType = to_enum(documents.DocumentType)
+AccountStatus = to_enum(models.AccountStatus)
 
 
 class AccountOrderField(graphene.Enum):
@@ -65,6 +66,16 @@ class AccountType(ModelNode, graphene.ObjectType):
     available_balance = graphene.NonNull(
         Decimal, description="balance minus the amounts held by this account's PENDING outgoing transactions."
     )
+    status = graphene.NonNull(
+        AccountStatus, description="ACTIVE, FROZEN (receives, sends nothing) or CLOSED (nothing moves)."
+    )
+    status_reason = graphene.String(description="Why the account was last frozen, unfrozen or closed; null if never.")
+    credit_limit = graphene.NonNull(
+        Decimal,
+        description="Overdraft the bank grants (cheque especial): balance and availableBalance may go down to "
+        "-creditLimit. 0.00 unless set.",
+    )
+    spendable = graphene.NonNull(Decimal, description="What a new debit may take now: availableBalance + creditLimit.")
     created_at = graphene.NonNull(DateTime, description="When the account was opened.")
     updated_at = graphene.NonNull(
         DateTime, description="When the account last changed (its balance or its held amount)."
@@ -76,10 +87,15 @@ class AccountType(ModelNode, graphene.ObjectType):
     by_pk = selectors.accounts_by_pk
     resolve_kind = choice("kind")
     resolve_document_type = choice("document_type")
+    resolve_status = choice("status")
 
     @staticmethod
     def resolve_available_balance(account: Account, info: graphene.ResolveInfo) -> int:
         return account.available
+
+    @staticmethod
+    def resolve_spendable(account: Account, info: graphene.ResolveInfo) -> int:
+        return account.spendable
 
 
 class AccountEdge(graphene.ObjectType):

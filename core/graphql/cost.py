@@ -112,6 +112,7 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
     ("Transaction", "receiver"): 1,
     ("Transaction", "reversedBy"): 1,
     ("Transaction", "reverses"): 1,
+    ("Transaction", "reversals"): 1,
     ("Transaction", "entries"): 1,
     ("Entry", "account"): 1,
     ("Entry", "transaction"): 1,
@@ -143,6 +144,8 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Account", "metadata"): 20,  # core.metadata.MAX_ENTRIES
     ("Transaction", "metadata"): 20,
     ("AuditEvent", "subjects"): 2001,  # a batch of 1000: its transactions and their accounts
+    # Partial refunds of one payment: a few in practice. The estimate, not a cap (docs/DECISIONS.md).
+    ("Transaction", "reversals"): 10,
 }
 # Lists as long as a list of the mutation's input: (payload type, field) -> path in the mutation's arguments.
 INPUT_BOUNDS: Mapping[tuple[str, str], tuple[str, ...]] = {

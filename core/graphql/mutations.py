@@ -119,6 +119,6 @@ class LedgerMutation(relay.ClientIDMutation):
         return payload
 
     @classmethod
-    def field(cls, description: str) -> graphene.Field:
+    def field(cls, description: str | None = None) -> graphene.Field:
         """The contract's mutation fields are non-null: `createAccount(input: ...!): CreateAccountPayload!`."""
         return cls.Field(required=True, description=description)

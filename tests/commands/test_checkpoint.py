@@ -84,7 +84,7 @@ def rewrite_amount(tx: Transaction, amount: int) -> None:
     raw("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while the test's deferred FK checks are queued
     raw("ALTER TABLE transactions_entry DISABLE TRIGGER USER")
     raw("ALTER TABLE transactions_transaction DISABLE TRIGGER USER")
-    raw("UPDATE transactions_transaction SET amount = %s WHERE id = %s", [amount, tx.pk])
+    raw("UPDATE transactions_transaction SET amount = %s, captured_amount = %s WHERE id = %s", [amount, amount, tx.pk])
     raw(
         "UPDATE transactions_entry SET amount = CASE WHEN amount < 0 THEN -%s ELSE %s END WHERE transaction_id = %s",
         [amount, amount, tx.pk],

@@ -286,6 +286,9 @@ UNGATED = {
     "AuditEventEdge",
     # A part of its owner (an Account's or a Transaction's labels), read only through it.
     "MetadataEntry",
+    "CaptureTransactionPayload",
+    "SetCreditLimitPayload",
+    "ChangeAccountStatusPayload",
 }
 
 

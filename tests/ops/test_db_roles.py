@@ -128,7 +128,7 @@ def gid(kind: str, pk: int) -> str:
         "DROP TRIGGER entry_no_truncate ON transactions_entry",
         "CREATE OR REPLACE FUNCTION ledger_refuse_rewrite() RETURNS trigger LANGUAGE plpgsql "
         "AS $$ BEGIN RETURN NULL; END $$",
-        "ALTER TABLE accounts_account DROP CONSTRAINT account_customer_never_negative",
+        "ALTER TABLE accounts_account DROP CONSTRAINT account_customer_within_credit_limit",
         "TRUNCATE transactions_entry",
         "TRUNCATE transactions_transaction CASCADE",
         "TRUNCATE audit_auditevent",

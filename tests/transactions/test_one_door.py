@@ -152,8 +152,8 @@ def test_a_reversal_writes_its_transaction_status_change_counter_and_both_events
     assert Transaction.objects.get(pk=reversal.pk).reverses_id == original.pk
     events = AuditEvent.objects.filter(action="reverseTransaction").order_by("pk")
     assert [(e.object_id, e.payload) for e in events] == [
-        (str(original.pk), {"reversal": reversal.pk}),
-        (str(reversal.pk), {"reverses": original.pk}),
+        (str(original.pk), {"reversal": reversal.pk, "amount": 2_500, "reversed_amount": 2_500}),
+        (str(reversal.pk), {"reverses": original.pk, "amount": 2_500}),
     ]
     assert_books_balance()
 

@@ -11,6 +11,7 @@ from transactions import models
 TransactionTypeEnum = to_enum(models.TransactionType)
 TransactionStatus = to_enum(models.TransactionStatus)
 FailureReason = to_enum(models.FailureReason)
+CaptureMode = to_enum(models.CaptureMode)
 
 
 class TransactionDirection(graphene.Enum):

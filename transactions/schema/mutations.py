@@ -1,4 +1,4 @@
-"""The five money mutations: decode the input, call one service, shape the payload.
+"""The money mutations: decode the input, call one service, shape the payload.
 
 The rules live in ``transactions.services``; what happens here is translation.
 A global ID that does not name an object of the expected type is
@@ -19,11 +19,12 @@ from core.graphql.metadata import CREATE_METADATA, metadata_input
 from core.graphql.mutations import LedgerMutation
 from core.graphql.node import decode_id
 from core.graphql.payload import ErrorList, payload_errors
-from core.graphql.scalars import Decimal
+from core.graphql.scalars import DateTime, Decimal
 from core.metadata import metadata_pairs
 from core.money import parse_amount
 from transactions import services
-from transactions.schema.enums import TransactionTypeEnum
+from transactions.models import CaptureMode as CaptureModeChoice
+from transactions.schema.enums import CaptureMode, TransactionTypeEnum
 from transactions.schema.types import TransactionNode
 
 ADD_TRANSACTION = "transactions.add_transaction"
@@ -53,7 +54,27 @@ def transfer_spec(data: dict[str, Any]) -> services.TransferSpec:
         description=data.get("description") or "",
         idempotency_key=data.get("idempotency_key"),
         metadata=metadata_pairs(data.get("metadata")) or (),
+        capture_mode=str(enum_value(data.get("capture_mode")) or CaptureModeChoice.AUTOMATIC),
+        hold_expires_at=data.get("hold_expires_at"),
     )
+
+
+def optional_amount(raw: Any) -> int | None:
+    """An optional amount input: None when absent, else centavos (INVALID_AMOUNT as for any amount)."""
+    return None if raw is None else parse_amount(raw, field="amount")
+
+
+def capture_mode_argument() -> graphene.Argument:
+    return CaptureMode(
+        default_value=CaptureModeChoice.AUTOMATIC.value,
+        description="MANUAL: authorize only (PIX and TRANSFER): the amount is held and the transaction stays "
+        "PENDING until captureTransaction, cancelTransaction or holdExpiresAt. Default AUTOMATIC.",
+    )
+
+
+HOLD_EXPIRES_AT = (
+    "Only with MANUAL: when the hold lapses. Default: createdAt + LEDGER_HOLD_TTL (7 days); at most 30 days ahead."
+)
 
 
 AMOUNT = 'Greater than 0, at most two decimals; send a string ("1234.50").'
@@ -71,6 +92,8 @@ class TransactionSpec(graphene.InputObjectType):
     description = graphene.String(description=DESCRIPTION)
     idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
     metadata = metadata_input(CREATE_METADATA)
+    capture_mode = capture_mode_argument()
+    hold_expires_at = DateTime(description=HOLD_EXPIRES_AT)
 
 
 class CreateTransaction(LedgerMutation):
@@ -85,6 +108,8 @@ class CreateTransaction(LedgerMutation):
         description = graphene.String(description=DESCRIPTION)
         idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
         metadata = metadata_input(CREATE_METADATA + " Part of the idempotency fingerprint; never changes.")
+        capture_mode = capture_mode_argument()
+        hold_expires_at = DateTime(description=HOLD_EXPIRES_AT)
 
     transaction = graphene.Field(
         TransactionNode,
@@ -184,8 +209,14 @@ class ReverseTransaction(LedgerMutation):
         transaction_id = graphene.NonNull(graphene.ID, description="Global ID of the COMPLETED Transaction to undo.")
         description = graphene.String(description="Free text for the REVERSAL, up to 500 characters.")
         idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
+        amount = Decimal(
+            description="At most what remains unreversed (capturedAmount - reversedAmount). Default: all that remains."
+        )
 
-    transaction = graphene.Field(TransactionNode, description="The original transaction, now REVERTED.")
+    transaction = graphene.Field(
+        TransactionNode,
+        description="The original transaction: REVERTED once its reversals add up to capturedAmount, else COMPLETED.",
+    )
     reversal = graphene.Field(TransactionNode, description="The new REVERSAL transaction.")
     errors = ErrorList()
 
@@ -193,6 +224,7 @@ class ReverseTransaction(LedgerMutation):
     def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
         original, reversal = services.transaction_reverse(
             transaction_id=transaction_pk(data["transaction_id"]),
+            amount=optional_amount(data.get("amount")),
             description=data.get("description") or "",
             idempotency_key=data.get("idempotency_key"),
             actor=info.context.user,
@@ -216,4 +248,33 @@ class CancelTransaction(LedgerMutation):
     @classmethod
     def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
         tx = services.transaction_cancel(transaction_id=transaction_pk(data["transaction_id"]), actor=info.context.user)
+        return {"transaction": register_for_loading(tx)[0]}
+
+
+class CaptureTransaction(LedgerMutation):
+    class Meta:
+        permission = ADD_TRANSACTION
+
+    class Input:
+        transaction_id = graphene.NonNull(
+            graphene.ID, description="A PENDING transaction created with captureMode MANUAL."
+        )
+        amount = Decimal(
+            description="At most the held amount; the rest of the hold is released. Default: the whole amount."
+        )
+        idempotency_key = graphene.String(
+            description="Client-chosen key (1-255 chars): a retry with the same key and input returns the same capture."
+        )
+
+    transaction = graphene.Field(TransactionNode, description="The transaction, now COMPLETED with capturedAmount set.")
+    errors = ErrorList()
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **data: Any) -> dict[str, Any]:
+        tx = services.transaction_capture(
+            transaction_id=transaction_pk(data["transaction_id"]),
+            amount=optional_amount(data.get("amount")),
+            idempotency_key=data.get("idempotency_key"),
+            actor=info.context.user,
+        )
         return {"transaction": register_for_loading(tx)[0]}

@@ -18,9 +18,15 @@ from core.graphql.enums import OrderDirection
 from core.graphql.metadata import metadata_field
 from core.graphql.resolvers import ModelNode, choice, related
 from core.graphql.scalars import DateTime, Decimal
-from transactions import selectors
+from transactions import models, selectors
 from transactions.models import Entry, Transaction
-from transactions.schema.enums import FailureReason, TransactionOrderField, TransactionStatus, TransactionTypeEnum
+from transactions.schema.enums import (
+    CaptureMode,
+    FailureReason,
+    TransactionOrderField,
+    TransactionStatus,
+    TransactionTypeEnum,
+)
 
 VIEW_TRANSACTION = "transactions.view_transaction"
 
@@ -58,13 +64,29 @@ class TransactionNode(ModelNode, graphene.ObjectType):
         description="When the money moved (status became COMPLETED); null while PENDING or if it never moved."
     )
     reversed_by = graphene.Field(
-        lambda: TransactionNode, description="For a REVERTED transaction: the REVERSAL that undid it."
+        lambda: TransactionNode,
+        description="For a REVERTED transaction: the REVERSAL that completed its reversal (the last of `reversals`).",
     )
     reverses = graphene.Field(lambda: TransactionNode, description="For a REVERSAL: the transaction it undid.")
     metadata = metadata_field("Set at creation; never changes.")
     entries = graphene.NonNull(
         graphene.List(graphene.NonNull(lambda: EntryNode)),
         description="The two ledger entries (debit of sender, credit of receiver) once posted; empty before.",
+    )
+    capture_mode = graphene.NonNull(
+        CaptureMode, description="AUTOMATIC, or MANUAL: an authorization held until captured, cancelled or expired."
+    )
+    hold_expires_at = DateTime(description="For a MANUAL transaction: the instant its hold lapses if not captured.")
+    captured_amount = Decimal(
+        description="The amount that actually moved (a partial capture moves less than `amount`); null until money "
+        "moved."
+    )
+    reversed_amount = graphene.NonNull(
+        Decimal, description="Sum of the REVERSALs of this transaction so far (0.00 if none)."
+    )
+    reversals = graphene.NonNull(
+        graphene.List(graphene.NonNull(lambda: TransactionNode)),
+        description="Every REVERSAL of this transaction, oldest first.",
     )
 
     model = Transaction
@@ -74,10 +96,19 @@ class TransactionNode(ModelNode, graphene.ObjectType):
     resolve_type = choice("type")
     resolve_status = choice("status")
     resolve_failure_reason = choice("failure_reason")
-    resolve_reversed_by = related("reversed_by", selectors.transactions_with_parties)
+    resolve_capture_mode = choice("capture_mode")
+    resolve_reversals = related("reversals", lambda: selectors.transactions_with_parties().order_by("pk"))
     resolve_reverses = related("reverses", selectors.transactions_with_parties)
     # The debit (negative) first: sender, then receiver.
     resolve_entries = related("entries", lambda: Entry.objects.order_by("amount", "pk"))
+
+    @staticmethod
+    def resolve_reversed_by(tx: Transaction, info: graphene.ResolveInfo) -> Transaction | None:
+        """The last reversal, once the reversals add up to everything captured (no more can follow it)."""
+        if tx.status != models.TransactionStatus.REVERTED:
+            return None
+        reversals = TransactionNode.resolve_reversals(tx, info)
+        return reversals[-1] if reversals else None
 
 
 class EntryNode(ModelNode, graphene.ObjectType):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts.models import Account, AccountStatus
 from core.errors import ErrorCode, LedgerError
 from transactions.models import MAX_DESCRIPTION
 
 MAX_BATCH = 1000
 REVERSE = "reverseTransaction"
 CANCEL = "cancelTransaction"
+CAPTURE = "captureTransaction"
 SETTLE = "settleTransaction"
+EXPIRE = "expireHold"
 SETTLE_ACTOR = "system:settle"
 
 
@@ -29,3 +32,16 @@ def check_description(description: str) -> None:
         raise LedgerError(
             ErrorCode.INVALID_INPUT, f"The description has at most {MAX_DESCRIPTION} characters.", "description"
         )
+
+
+def check_may_receive(account: Account, field: str | None) -> None:
+    """A CLOSED account receives nothing."""
+    if account.status == AccountStatus.CLOSED:
+        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed: nothing moves in or out.", field)
+
+
+def check_may_send(account: Account, field: str | None) -> None:
+    """A CLOSED account sends nothing; a FROZEN one sends nothing new (what it held still settles)."""
+    check_may_receive(account, field)
+    if account.status == AccountStatus.FROZEN:
+        raise LedgerError(ErrorCode.ACCOUNT_FROZEN, "The account is frozen: money may arrive but not leave.", field)

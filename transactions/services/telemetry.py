@@ -93,7 +93,13 @@ def cancel_done(tx: Transaction) -> None:
     logger.info("cancel", extra={"transaction_id": tx.pk, "type": tx.type, "outcome": "CANCELLED"})
 
 
+def capture_done(tx: Transaction) -> None:
+    logger.info("capture", extra={"transaction_id": tx.pk, "type": tx.type, "outcome": "CAPTURED"})
+
+
 def settled(due: Sequence[Transaction]) -> None:
-    metrics.SETTLED.inc(len(due))
+    """Counts a settlement step's rows: posted ones as SETTLED, lapsed holds as EXPIRED."""
+    posted = [tx for tx in due if tx.status == TransactionStatus.COMPLETED]
+    metrics.SETTLED.inc(len(posted))
     for tx in due:
-        metrics.TRANSFERS.labels(tx.type, "SETTLED").inc()
+        metrics.TRANSFERS.labels(tx.type, "SETTLED" if tx in posted else "EXPIRED").inc()

@@ -32,8 +32,10 @@ from transactions.idempotency import (
     retry_on_key_race,
 )
 from transactions.models import (
+    MANUAL_TYPES,
     PENDING_TYPES,
     TRANSFER_TYPES,
+    CaptureMode,
     FailureReason,
     Transaction,
     TransactionStatus,
@@ -41,7 +43,9 @@ from transactions.models import (
 )
 from transactions.posting import AccountBook
 from transactions.services import telemetry
-from transactions.services.common import MAX_BATCH, Operation, check_description
+from transactions.services.common import MAX_BATCH, Operation, check_description, check_may_receive, check_may_send
+
+MAX_HOLD = timedelta(days=30)  # the furthest a MANUAL hold's expiry may be set
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class TransferSpec:
     description: str = ""
     idempotency_key: str | None = None
     metadata: Pairs = ()  # (key, value) pairs in the client's order (core.metadata)
+    capture_mode: str = CaptureMode.AUTOMATIC
+    hold_expires_at: datetime | None = None
 
 
 @dataclass
@@ -137,7 +143,7 @@ class _Request:
 
     def _decide(self, spec: TransferSpec, key: str | None, digest: str) -> TransferResult:
         """The item's checks in order, each raising its error, then its posting."""
-        _check_spec(spec, self.operation)
+        _check_spec(spec, self.operation, self.now)
         if key is not None and key in self.existing:
             return _replayed(replay(self.existing[key], digest))
         if key is not None and key in self.seen:
@@ -154,6 +160,11 @@ class _Request:
             raise LedgerError(
                 ErrorCode.INVALID_INPUT, "The settlement account cannot send transfers.", fields.sender_field
             )
+        # Account status after the input checks and before funds: CLOSED on either side, then FROZEN.
+        check_may_receive(self.book[spec.sender_id], fields.sender_field)
+        check_may_receive(self.book[spec.receiver_id], fields.receiver_field)
+        if spec.type != TransactionType.DEPOSIT:  # the settlement account sends deposits whatever it is
+            check_may_send(self.book[spec.sender_id], fields.sender_field)
         # Recorded from here on: COMPLETED, PENDING, or FAILED for want of funds.
         tx = self._post(spec, digest)
         self.created.append(tx)
@@ -174,10 +185,14 @@ class _Request:
             request_fingerprint=digest,
             created_at=now,
             metadata=check_metadata(spec.metadata),
+            capture_mode=spec.capture_mode,
         )
         book.count_transaction(spec.sender_id, spec.receiver_id)
         if not book.can_spend(spec.sender_id, spec.amount):
             tx.status, tx.failure_reason = TransactionStatus.FAILED, FailureReason.INSUFFICIENT_FUNDS
+        elif spec.capture_mode == CaptureMode.MANUAL:  # an authorization: held until captured, voided or expired
+            tx.status, tx.hold_expires_at = TransactionStatus.PENDING, spec.hold_expires_at or now + _hold_ttl()
+            book.hold(spec.sender_id, spec.amount)
         elif spec.type in PENDING_TYPES:
             tx.status, tx.due_at = TransactionStatus.PENDING, now + _settlement_delay(spec.type)
             book.hold(spec.sender_id, spec.amount)
@@ -212,7 +227,7 @@ def _apply(
     return results
 
 
-def _check_spec(spec: TransferSpec, operation: Operation) -> None:
+def _check_spec(spec: TransferSpec, operation: Operation, now: datetime) -> None:
     """The rules that need no database."""
     if spec.type not in operation.types:
         raise LedgerError(
@@ -220,6 +235,7 @@ def _check_spec(spec: TransferSpec, operation: Operation) -> None:
             f"Type must be one of {', '.join(sorted(operation.types))}.",
             "type",
         )
+    _check_capture(spec, now)
     check_cents(spec.amount)
     check_description(spec.description)
     check_key(spec.idempotency_key)
@@ -230,9 +246,35 @@ def _check_spec(spec: TransferSpec, operation: Operation) -> None:
         )
 
 
+def _check_capture(spec: TransferSpec, now: datetime) -> None:
+    """MANUAL only for PIX/TRANSFER; an expiry only with MANUAL, after ``now`` and at most MAX_HOLD ahead."""
+    if spec.capture_mode == CaptureMode.MANUAL and spec.type not in MANUAL_TYPES:
+        raise LedgerError(
+            ErrorCode.INVALID_INPUT,
+            f"captureMode MANUAL is for {' and '.join(sorted(MANUAL_TYPES))}; {spec.type} settles by itself.",
+            "captureMode",
+        )
+    expires = spec.hold_expires_at
+    if expires is None:
+        return
+    if spec.capture_mode != CaptureMode.MANUAL:
+        raise LedgerError(ErrorCode.INVALID_INPUT, "holdExpiresAt is only for captureMode MANUAL.", "holdExpiresAt")
+    if expires <= now:
+        raise LedgerError(ErrorCode.INVALID_INPUT, "holdExpiresAt must be in the future.", "holdExpiresAt")
+    if expires > now + MAX_HOLD:
+        raise LedgerError(
+            ErrorCode.INVALID_INPUT, f"holdExpiresAt is at most {MAX_HOLD.days} days ahead.", "holdExpiresAt"
+        )
+
+
 def _spec_fingerprint(spec: TransferSpec) -> str:
     # Metadata joins the fingerprint only when given, so requests from before it existed keep theirs.
     labels = {"metadata": [list(pair) for pair in spec.metadata]} if spec.metadata else {}
+    manual = (
+        {"capture_mode": spec.capture_mode, "hold_expires_at": spec.hold_expires_at}
+        if spec.capture_mode == CaptureMode.MANUAL
+        else {}  # an AUTOMATIC request keeps the fingerprint it had before captures existed
+    )
     return fingerprint(
         sender=spec.sender_id,
         receiver=spec.receiver_id,
@@ -240,6 +282,7 @@ def _spec_fingerprint(spec: TransferSpec) -> str:
         type=spec.type,
         description=spec.description,
         **labels,
+        **manual,
     )
 
 
@@ -252,6 +295,10 @@ def _replayed(original: Transaction) -> TransferResult:
 
 def _insufficient_funds() -> LedgerError:
     return LedgerError(ErrorCode.INSUFFICIENT_FUNDS, "The sender's available balance is below the amount.", "amount")
+
+
+def _hold_ttl() -> timedelta:
+    return timedelta(seconds=settings.LEDGER_HOLD_TTL)
 
 
 def _settlement_delay(kind: str) -> timedelta:
