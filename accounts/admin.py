@@ -1,7 +1,10 @@
 """Accounts in the admin: what staff look up, never a way to edit the books.
 
 Every balance is written by ``transactions.services`` under row locks; the admin
-only reads. The account page adds its latest entries (each with its counterparty, type and
+only reads, but for the account controls: freeze, unfreeze, close (with a
+reason) and set a credit limit, actions that call the same services as the API
+with the staff member as actor (each service asks its own permission again).
+The account page adds its latest entries (each with its counterparty, type and
 description) and, beside the balances, its balance at a chosen instant, computed
 from the entries (the ``balance_after`` of the last entry posted by then), which
 is what a customer's statement would say.
@@ -12,8 +15,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import Q
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +37,8 @@ from core.adminkit import (
     money_column,
 )
 from core.documents import normalize_document
+from core.errors import LedgerError
+from core.money import parse_amount
 
 LATEST_ENTRIES = 20
 
@@ -71,6 +78,13 @@ def counterparty(entry: Any) -> Account:
     return transaction.receiver if transaction.sender_id == entry.account_id else transaction.sender
 
 
+class AccountControlForm(ActionForm):
+    """The inputs of the account actions, beside the action menu: a reason, or a credit limit."""
+
+    reason = forms.CharField(required=False, max_length=1000, help_text="Freeze, unfreeze, close: 1 to 500 characters.")
+    credit_limit = forms.CharField(required=False, max_length=32, help_text='Set credit limit: e.g. "1500.00".')
+
+
 @admin.register(Account)
 class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
     list_display = (
@@ -82,18 +96,40 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
         "available_display",
         "created_at",
     )
-    list_filter = ("kind",)
+    list_filter = ("kind", "status")
+    action_form = AccountControlForm
+    actions = ("freeze_selected", "unfreeze_selected", "close_selected", "set_credit_limit_selected")
     search_fields = ("name", "=document")
     search_help_text = "Part of a name, or a whole CPF/CNPJ (punctuation optional)."
     ordering = ("-id",)
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("name", "document_cell", "document_type", "kind")}),
-        ("Money", {"fields": ("balance_display", "held_display", "available_display")}),
+        ("Status", {"fields": ("status", "status_reason", "closed_at")}),
+        (
+            "Money",
+            {
+                "fields": (
+                    "balance_display",
+                    "held_display",
+                    "available_display",
+                    "credit_limit_display",
+                    "spendable_display",
+                )
+            },
+        ),
         ("Counters", {"fields": ("entry_count", "sent_count", "received_count", "created_at", "updated_at")}),
         ("Latest entries", {"fields": ("latest_entries",)}),
     )
-    readonly_fields = ("document_cell", "balance_display", "held_display", "available_display", "latest_entries")
+    readonly_fields = (
+        "document_cell",
+        "balance_display",
+        "held_display",
+        "available_display",
+        "credit_limit_display",
+        "spendable_display",
+        "latest_entries",
+    )
 
     def search_match(self, term: str) -> Q:
         """A name by substring; a document as staff type it, "529.982.247-25" or "52998224725"."""
@@ -106,6 +142,80 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
     balance_display = money_column("balance", "Balance", ordering="balance")
     held_display = money_column("held", "Held")
     available_display = money_column("available", "Available")
+    credit_limit_display = money_column("credit_limit", "Credit limit")
+    spendable_display = money_column("spendable", "Spendable")
+
+    # --- Actions: the account controls, through the services ----------------------------
+
+    def has_change_account_status_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("accounts.change_account_status"))
+
+    def has_change_credit_limit_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("accounts.change_credit_limit"))
+
+    @admin.action(description="Freeze the selected accounts (reason required)", permissions=["change_account_status"])
+    def freeze_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from transactions.services import account_freeze  # the one way into the money path (DESIGN.md, Layout)
+
+        self._each(
+            request,
+            queryset,
+            "frozen",
+            lambda pk, reason: account_freeze(account_id=pk, reason=reason, actor=request.user),
+        )
+
+    @admin.action(description="Unfreeze the selected accounts (reason required)", permissions=["change_account_status"])
+    def unfreeze_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from transactions.services import account_unfreeze
+
+        self._each(
+            request,
+            queryset,
+            "active",
+            lambda pk, reason: account_unfreeze(account_id=pk, reason=reason, actor=request.user),
+        )
+
+    @admin.action(
+        description="Close the selected accounts (reason required; final)", permissions=["change_account_status"]
+    )
+    def close_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from transactions.services import account_close
+
+        self._each(
+            request,
+            queryset,
+            "closed",
+            lambda pk, reason: account_close(account_id=pk, reason=reason, actor=request.user),
+        )
+
+    @admin.action(description="Set the credit limit of the selected accounts", permissions=["change_credit_limit"])
+    def set_credit_limit_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from transactions.services import account_set_credit_limit
+
+        def apply(pk: int, raw: str) -> Account:
+            return account_set_credit_limit(
+                account_id=pk, credit_limit=parse_amount(raw, field="creditLimit", allow_zero=True), actor=request.user
+            )
+
+        self._each(request, queryset, "given its new credit limit", apply, field="credit_limit")
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Account],
+        done: str,
+        change: Any,
+        field: str = "reason",
+    ) -> None:
+        """Runs ``change(pk, input)`` per selected account and reports each outcome; a refusal stops no other."""
+        value = request.POST.get(field, "")
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                change(pk, value)
+            except LedgerError as error:
+                self.message_user(request, f"Account {pk}: {error.code} — {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Account {pk} {done}.", messages.SUCCESS)
 
     @admin.display(description=f"Latest {LATEST_ENTRIES} entries")
     def latest_entries(self, obj: Account) -> SafeString:

@@ -32,7 +32,7 @@ from core.errors import LedgerError
 from core.graphql.node import decode_id
 from transactions.models import Entry, Transaction, TransactionStatus, TransactionType
 from transactions.selectors import PARTIES
-from transactions.services import transaction_cancel, transaction_reverse
+from transactions.services import transaction_cancel, transaction_capture, transaction_reverse
 
 # Status badge colours: green done, amber waiting, red failed, grey undone.
 BADGE_COLOURS: dict[str, str] = {
@@ -89,7 +89,7 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
     search_help_text = "A transaction ID (123 or its API global ID) or an idempotency key."
     ordering = ("-created_at", "-id")
     show_full_result_count = False
-    actions = ("reverse_selected", "cancel_selected")
+    actions = ("reverse_selected", "cancel_selected", "capture_selected")
     fieldsets = (
         (None, {"fields": ("id", "type_code", "status_display", "failure_reason", "amount_display", "description")}),
         ("Parties", {"fields": ("sender_link", "receiver_link")}),
@@ -134,8 +134,7 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
         parts = []
         if obj.reverses_id is not None:
             parts.append(format_html("Reverses {}", change_link(obj.reverses, f"{obj.reverses}")))
-        reversal = Transaction.objects.filter(reverses=obj).first()
-        if reversal is not None:
+        for reversal in Transaction.objects.filter(reverses=obj).order_by("pk"):
             parts.append(format_html("Reversed by {}", change_link(reversal, f"{reversal}")))
         if not parts:
             return mark_safe("—")
@@ -210,7 +209,19 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
             else:
                 self.message_user(request, f"Transaction {pk} reversed by REVERSAL {reversal.pk}.", messages.SUCCESS)
 
-    @admin.action(description="Cancel the selected pending transactions", permissions=["cancel"])
+    @admin.action(description="Capture the selected MANUAL holds in full", permissions=["cancel"])
+    def capture_selected(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                tx = transaction_capture(transaction_id=pk, actor=request.user)
+            except LedgerError as error:
+                self.message_user(request, f"Transaction {pk}: {error.code} — {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Transaction {pk} captured: {tx.captured_amount} centavos.", messages.SUCCESS
+                )
+
+    @admin.action(description="Cancel (void) the selected pending transactions", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
         for pk in queryset.order_by("pk").values_list("pk", flat=True):
             try:

@@ -130,7 +130,7 @@ DROP FUNCTION IF EXISTS ledger_refuse_metadata_change();
 )
 
 
-# transactions/0006: SQLite adds a column with a default or a CHECK by rebuilding the table, which drops
+# transactions/0007: SQLite adds a column with a default or a CHECK by rebuilding the table, which drops
 # the table's triggers; this puts 0002's and 0005's back, unchanged (PostgreSQL alters the table in place).
 _SQLITE_TRANSACTION_TRIGGERS = APPEND_ONLY.forward["sqlite"][2:]
 SQLITE_REBUILT = VendorSQL(

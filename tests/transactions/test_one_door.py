@@ -42,6 +42,7 @@ from transactions.services import (
     TransferSpec,
     deposit_create,
     transaction_cancel,
+    transaction_capture,
     transaction_reverse,
     transactions_settle_due,
     transfer_batch_create,
@@ -388,3 +389,19 @@ def test_no_import_circle_in_app_code() -> None:
         if node not in done:
             visit(node, [node])
     assert "transactions.posting" not in graph["transactions.writer"]
+
+
+@pytest.mark.postgres_only
+def test_a_capture_costs_no_more_statements_than_a_transfer(pair: tuple[Account, Account]) -> None:
+    """Issue 11: a capture is the lock (with the database's clock) and the one write."""
+    a, b = pair
+    transfer, _ = statements(lambda: transfer_create(spec=TransferSpec(a.pk, b.pk, 500, "PIX")))
+    hold = transfer_create(
+        spec=TransferSpec(a.pk, b.pk, 500, "PIX", capture_mode=models.CaptureMode.MANUAL)
+    ).transaction
+    assert hold is not None
+    capture, captured = statements(lambda: transaction_capture(transaction_id=hold.pk, amount=300))
+    assert captured.captured_amount == 300
+    assert len(capture) <= len(transfer) == BUDGET["transfer"], capture
+    writes = [sql for sql in capture if WRITE.match(sql)]
+    assert len(writes) == 1 and "INSERT INTO transactions_entry" in writes[0], writes

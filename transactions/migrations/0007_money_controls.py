@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_money_controls'),
-        ('transactions', '0005_records_metadata'),
+        ('transactions', '0006_ledger_feed'),
     ]
 
     operations = [
