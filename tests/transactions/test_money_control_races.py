@@ -170,3 +170,48 @@ def test_an_overdraft_account_hammered_by_20_threads_never_goes_below_minus_its_
     assert Account.objects.get(pk=account.pk).balance >= -5_000
     assert_books_balance()
     assert_ledger_verifies()
+
+
+def test_two_captures_racing_exactly_one_wins_the_other_is_not_capturable() -> None:
+    payer, payee = make_account(10_000), make_account(0)
+    for _ in range(5):
+        hold = transfer_create(spec=manual(payer, payee, 1_000)).transaction
+        assert hold is not None
+        pk = hold.pk
+        capture = partial(transaction_capture, transaction_id=pk)
+        results = in_threads(2, partial(_call, [capture, capture]))
+        assert sorted(isinstance(r, Transaction) for r in results) == [False, True], results
+        assert ErrorCode.NOT_CAPTURABLE in results
+    assert (Account.objects.get(pk=payer.pk).balance, Account.objects.get(pk=payer.pk).held) == (5_000, 0)
+    assert_ledger_verifies()
+
+
+def test_several_settlement_workers_expire_each_lapsed_hold_exactly_once() -> None:
+    payer, payee = make_account(100_000), make_account(0)
+    holds = [transfer_create(spec=manual(payer, payee, 100)).transaction for _ in range(30)]
+    for hold in holds:
+        assert hold is not None
+        expire_now(hold)
+    counts = in_threads(4, lambda i: transactions_settle_due(batch_size=3))
+    assert sum(counts) == 30, counts  # type: ignore[arg-type]
+    assert Transaction.objects.filter(sender=payer, failure_reason="EXPIRED").count() == 30
+    assert Account.objects.get(pk=payer.pk).held == 0
+    assert AuditEventCount.expired() == 30
+    assert_ledger_verifies()
+
+
+def test_the_database_refuses_a_customer_row_below_minus_its_credit_limit() -> None:
+    account = make_account(0)
+    account_set_credit_limit(account_id=account.pk, credit_limit=1_000)
+    with pytest.raises(IntegrityError, match="account_customer_within_credit_limit"), transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(balance=-1_001)
+    with pytest.raises(IntegrityError, match="account_customer_within_credit_limit"), transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(held=1_001)
+
+
+class AuditEventCount:
+    @staticmethod
+    def expired() -> int:
+        from audit.models import AuditEvent
+
+        return AuditEvent.objects.filter(action="expireHold", outcome="EXPIRED").count()

@@ -141,3 +141,15 @@ def test_a_reversal_key_replays_a_partial_reversal(payment: Transaction) -> None
     assert Transaction.objects.get(pk=payment.pk).reversed_amount == 1_000
     error = refused(lambda: transaction_reverse(transaction_id=payment.pk, amount=2_000, idempotency_key="r1"))
     assert error.code == ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+def test_a_closed_receiver_cannot_pay_back(settlement: Account) -> None:
+    customer, merchant, supplier = make_account(10_000), make_account(0), make_account(0)
+    tx = transfer_create(spec=TransferSpec(customer.pk, merchant.pk, 1_000, "PIX")).transaction
+    assert tx is not None
+    transfer_create(spec=TransferSpec(merchant.pk, supplier.pk, 1_000, "PIX"))
+    account_close(account_id=merchant.pk, reason="merchant closed")
+    account_set_credit_limit(account_id=customer.pk, credit_limit=0)
+    error = refused(lambda: transaction_reverse(transaction_id=tx.pk, amount=100))
+    assert (error.code, error.field) == (ErrorCode.ACCOUNT_CLOSED, "transactionId")
+    assert Transaction.objects.get(pk=tx.pk).reversed_amount == 0
