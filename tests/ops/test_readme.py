@@ -200,10 +200,17 @@ def test_the_readme_tour_works_pasted_line_by_line_on_another_port_and_answers_a
 
     # The books end where the prose says.
     joao, maria = Account.objects.get(pk=1), Account.objects.get(pk=2)
-    assert (joao.name, joao.balance, joao.held) == ("João", 75_000, 0)
-    assert (maria.name, maria.balance) == ("Maria", 25_000)
+    assert (joao.name, joao.balance, joao.held) == ("João", 60_000, 0)  # 750.00 less the capture, plus the refund
+    assert (maria.name, maria.balance) == ("Maria", 40_000)
     assert Transaction.objects.get(pk=2).status == "REVERTED"
     assert Transaction.objects.get(pk=4).status == "COMPLETED"
+    held = Transaction.objects.get(pk=5)  # the authorization: 300.00 held, 200.00 captured, 50.00 refunded
+    assert (held.status, held.amount, held.captured_amount, held.reversed_amount) == (
+        "COMPLETED",
+        30_000,
+        20_000,
+        5_000,
+    )
 
 
 def test_make_reset_deletes_only_make_runs_sqlite_file(tmp_path: Path) -> None:
