@@ -16,7 +16,6 @@ from django.contrib.sessions import middleware as sessions
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.middleware import csrf
 from django.utils.deprecation import MiddlewareMixin
 
 from core.context import reset_request_id, set_request_id
@@ -85,10 +84,6 @@ class _SkippedForBearer(MiddlewareMixin):
 
 class SessionMiddleware(_SkippedForBearer, sessions.SessionMiddleware):
     """Django's, skipped for bearer API requests."""
-
-
-class CsrfViewMiddleware(_SkippedForBearer, csrf.CsrfViewMiddleware):
-    """Django's, skipped for bearer API requests (the endpoint is ``csrf_exempt`` for keys anyway)."""
 
 
 class AuthenticationMiddleware(_SkippedForBearer, auth.AuthenticationMiddleware):
