@@ -43,6 +43,7 @@ logger = logging.getLogger("ledger.access")
 MAX_KEYS = 1024
 RECONNECT_SECONDS = 1.0
 POLL_SECONDS = 1.0  # how often the listener looks up from its connection to see if it should stop
+LISTENER_NAME = "ledger-key-cache"  # the listener session's application_name
 
 Row = tuple[tuple[Any, ...], tuple[Any, ...]]  # (key values, user values), converted
 
@@ -128,6 +129,7 @@ class KeyCache:
                 connection = connections[DEFAULT_DB_ALIAS]
                 raw = connection.get_new_connection(connection.get_connection_params())
                 raw.autocommit = True
+                raw.execute(f"SET application_name = '{LISTENER_NAME}'")  # what it is, in pg_stat_activity
                 raw.execute(f"LISTEN {CHANNEL}")
                 self._set_listening(True)
                 while not self._stopped.is_set():

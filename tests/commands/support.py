@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from access.keycache import LISTENER_NAME
 from accounts.models import Account
 from tests.factories import make_account
 from transactions.services import TransferSpec, transfer_batch_create
@@ -78,12 +79,17 @@ def many_pending(count: int, kind: str = "TED") -> tuple[Account, Account]:
 
 
 def wait_for_other_sessions_to_end(timeout: float = 30) -> None:
-    """Waits until no other session is connected to the test database (a killed worker's has gone)."""
+    """Waits until no other session is connected to the test database (a killed worker's has gone).
+
+    This process's own API-key cache listener (access.keycache) is not another session: it stays.
+    """
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while True:
             cursor.execute(
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND application_name <> %s",
+                [LISTENER_NAME],
             )
             (others,) = cursor.fetchone()
             if not others:
