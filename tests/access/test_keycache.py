@@ -9,6 +9,7 @@ this process through PostgreSQL, not through anything in Python.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -100,12 +101,44 @@ def test_a_key_deleted_by_another_session_is_refused(token: str) -> None:
     refused_within(token, 2.0)
 
 
-def test_a_user_change_in_this_process_empties_the_cache_before_it_commits(token: str) -> None:
+@pytest.fixture
+def cleared_by_this_thread(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each emptying of the cache done by the test's own thread (the listener's, on NOTIFY, are left out)."""
+    calls: list[int] = []
+    here, clear = threading.get_ident(), KEYS.clear
+
+    def counted() -> None:
+        if threading.get_ident() == here:
+            calls.append(1)
+        clear()
+
+    monkeypatch.setattr(KEYS, "clear", counted)
+    return calls
+
+
+CHANGES = ["deactivate the user", "delete the user", "make the key read-only", "delete the key"]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_key_or_user_change_in_this_process_empties_the_cache_before_it_commits(
+    token: str, change: str, cleared_by_this_thread: list[int]
+) -> None:
     warm(token)
-    user = User.objects.get()
-    user.is_active = False
-    user.save()  # no transaction: committed, and post_save emptied the cache first
-    assert ask(token)[0] == 401
+    with transaction.atomic():  # the trigger's NOTIFY waits for the commit; only post_save/post_delete run before
+        user, key = User.objects.get(), ApiKey.objects.get()
+        if change == "deactivate the user":
+            user.is_active = False
+            user.save()
+        elif change == "delete the user":
+            user.delete()
+        elif change == "make the key read-only":
+            key.read_only = True
+            key.save()
+        else:
+            key.delete()
+        assert cleared_by_this_thread, "the change did not empty this process's cache"
+    if change != "make the key read-only":
+        assert ask(token)[0] == 401
 
 
 def test_an_unknown_token_is_never_cached(token: str) -> None:
@@ -163,8 +196,6 @@ def test_a_lost_listener_empties_the_cache_and_stops_its_use(listening: KeyCache
 
 
 def test_inside_a_transaction_the_key_is_read_from_the_table(token: str) -> None:
-    from django.db import transaction
-
     warm(token)
     with transaction.atomic():
         assert KEYS.usable() is False
