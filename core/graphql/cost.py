@@ -17,7 +17,8 @@ resource:
   field costs at least 1, a totalCount or a ``first: 0`` page included, per
   *batch*: the fields asked of the objects of one list are loaded for the
   whole list at once (``core.graphql.loaders``), so they cost once per list,
-  not once per object. A root field (each alias) is its own batch; a
+  not once per object (except ``PER_OWNER_CONNECTIONS``, loaded per
+  object). A root field (each alias) is its own batch; a
   mutation field costs ``MUTATION_STATEMENTS``; a count of a filtered list,
   which counts rows instead of reading a counter, ``FILTERED_COUNT_STATEMENTS``.
 - ``introspection``: the values under ``__schema`` and ``__type``, counted
@@ -122,6 +123,13 @@ DATABASE_FIELDS: Mapping[tuple[str, str], int] = {
     ("PageInfo", "hasNextPage"): 1,  # an EXISTS when the page cannot tell
     ("PageInfo", "hasPreviousPage"): 1,
 }
+
+# Connections loaded one owner at a time (an owner's audit trail is a JSONB containment, not a column the
+# nested loader can partition by, ``core.graphql.nested``): the page and its page-level fields cost once
+# per owner, not once per list of owners.
+PER_OWNER_CONNECTIONS: frozenset[tuple[str, str]] = frozenset(
+    {("Account", "auditEvents"), ("Transaction", "auditEvents")}
+)
 
 # A count that cannot come from the counters kept with each write (core.counters) counts rows: the
 # `totalCount` of a connection asked with one of these filters costs FILTERED_COUNT_STATEMENTS.
@@ -389,6 +397,8 @@ class QueryEstimate:
             own.per_group += FILTERED_COUNT_STATEMENTS if counts_rows else database
         if "first" in definition.args or "last" in definition.args:
             own.add(self._connection(parent_name, name, definition, field, arguments))
+            if (parent_name, name) in PER_OWNER_CONNECTIONS:
+                own.per_object, own.per_group = own.per_object + own.per_group, 0
         else:
             own.add(self._value_form(parent_name, name, definition, field, arguments, page))
         if mutation:

@@ -151,13 +151,19 @@ def test_a_field_asked_of_a_whole_page_costs_once_per_page_not_per_row(api: Api,
 
 def test_the_estimate_is_an_upper_bound_of_the_statements_run(api: Api, pair: tuple[Account, Account]) -> None:
     sender, receiver = pair
-    for _ in range(3):
+    for _ in range(10):
+        make_account(0)
         transfer_create(spec=TransferSpec(sender.pk, receiver.pk, 100, "PIX"))
     queries = [
         "{ transactions(first: 5) { totalCount pageInfo { hasNextPage hasPreviousPage } edges { node { "
         'sender { name balanceAt(at: "2100-01-01T00:00:00Z") } entries { account { id } transaction { id } } } } } }',
         "{ accounts(first: 5) { totalCount edges { node { transactions(first: 2, status: COMPLETED) { totalCount "
         "edges { node { receiver { entries(first: 2) { edges { node { amount } } } } } } } } } } }",
+        # Each account's and each transaction's audit trail is its own page (a JSONB containment per owner).
+        "{ accounts(first: 10) { edges { node { auditEvents(first: 2) { totalCount pageInfo { hasNextPage } "
+        "edges { node { action } } } } } } }",
+        "{ transactions(first: 10) { edges { node { auditEvents(last: 2) { totalCount pageInfo { hasPreviousPage } "
+        "edges { node { action } } } } } } }",
     ]
     for query in queries:
         with CaptureQueriesContext(connection) as ran:
