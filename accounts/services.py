@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from accounts.models import Account, AccountKind
+from accounts.models import Account, AccountKind, AccountStatus
 from audit.services import audit_event_record, audited_refusals
 from core.counters import ACCOUNTS, counter_add
 from core.db import retrying_atomic
@@ -94,10 +94,9 @@ def _update(
 
 
 def _check_not_closed(account: Account) -> None:
-    """A CLOSED account (money controls, issue 11) changes no more."""
-    closed = getattr(ErrorCode, "ACCOUNT_CLOSED", None)
-    if closed is not None and getattr(account, "status", None) == "CLOSED":
-        raise LedgerError(closed, "The account is closed.", "accountId")
+    """A CLOSED account is final: its name and metadata change no more either."""
+    if account.status == AccountStatus.CLOSED:
+        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed.", "accountId")
 
 
 def _check_permissions(actor: Any, initial_balance: object) -> None:

@@ -14,7 +14,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from django.db.models import Model
 
 from audit.models import AuditEvent
-from core.context import get_request_id
+from core.context import get_operation_input, get_request_id
 from core.errors import LedgerError
 
 P = ParamSpec("P")
@@ -57,7 +57,13 @@ def audit_event_build(
     touched: tuple[Model | None, ...] = (),
 ) -> AuditEvent:
     """One event, unsaved; ``about`` is the object it concerns, named by its model and pk; ``touched`` are
-    further objects it touched (a batch's transactions): the event's subjects are all of them."""
+    further objects it touched (a batch's transactions): the event's subjects are all of them.
+
+    Inside an API operation the payload starts with its ``input`` (``core.context.operation_input``).
+    """
+    asked = get_operation_input()
+    if asked is not None:
+        payload = {"input": asked, **(payload or {})}
     return AuditEvent(
         subjects=subjects_of(about, *touched),
         **actor_fields(actor),

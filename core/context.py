@@ -1,4 +1,4 @@
-"""The current request's ID, readable from any layer without passing it around.
+"""The current request's ID (and operation input), readable from any layer without passing them around.
 
 Set by the request-ID middleware (and by commands, which mint their own), read by
 the log filter and by the audit trail. A ContextVar keeps threads apart.
@@ -6,8 +6,11 @@ the log filter and by the audit trail. A ContextVar keeps threads apart.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -23,3 +26,25 @@ def set_request_id(value: str | None = None) -> contextvars.Token[str]:
 
 def reset_request_id(token: contextvars.Token[str]) -> None:
     _request_id.reset(token)
+
+
+# The input of the API operation being served, as plain JSON values: the audit trail keeps it in every event
+# the operation writes (records.md: an event's detail is "the operation's input and result"). Bound by the
+# mutation base (``core.graphql.mutations``), the one door every mutation passes; None outside one.
+_operation_input: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "operation_input", default=None
+)
+
+
+def get_operation_input() -> dict[str, Any] | None:
+    return _operation_input.get()
+
+
+@contextlib.contextmanager
+def operation_input(value: dict[str, Any]) -> Iterator[None]:
+    """Binds ``value`` as the current operation's input while the block runs."""
+    token = _operation_input.set(value)
+    try:
+        yield
+    finally:
+        _operation_input.reset(token)

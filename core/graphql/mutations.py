@@ -26,6 +26,8 @@ under the mutation's ``action``: its field name in the schema
 
 from __future__ import annotations
 
+import datetime
+import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -33,6 +35,7 @@ import graphene
 from graphene import relay
 from graphene.utils.str_converters import to_camel_case
 
+from core.context import operation_input
 from core.errors import ErrorCode, LedgerError
 from core.graphql.payload import payload_errors, permission_denied
 from core.graphql.scalars import RefusedText
@@ -74,6 +77,30 @@ def _refusals(value: Any, path: str, name: str) -> Iterator[tuple[str, str, Refu
             yield from _refusals(item, f"{path}[{index}]", name)
 
 
+REFUSED_TEXT = "<refused text>"  # what the audit trail keeps of text the String scalar refused
+
+
+def plain_input(value: Any) -> Any:
+    """A mutation's input as JSON values, named as the API names them (``senderAccount``), for the audit trail.
+
+    Refused text is kept as ``REFUSED_TEXT``: a NUL cannot be stored, and the
+    trail names a refusal, never its text. Enums by name, instants in ISO 8601.
+    """
+    if isinstance(value, Mapping):
+        return {to_camel_case(key): plain_input(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_input(item) for item in value]
+    if isinstance(value, RefusedText):
+        return REFUSED_TEXT
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
 class LedgerMutation(relay.ClientIDMutation):
     class Meta:
         abstract = True
@@ -99,16 +126,17 @@ class LedgerMutation(relay.ClientIDMutation):
 
     @classmethod
     def mutate_and_get_payload(cls, root: Any, info: graphene.ResolveInfo, **data: Any) -> LedgerMutation:
-        try:
-            if not has_permission(info.context, cls.permission):
-                raise permission_denied()
-            refused = refused_input(data)
-            if refused is not None:
-                raise refused
-            fields = cls.perform(info, **data)
-        except LedgerError as error:
-            _record_refusal(getattr(info.context, "user", None), cls.action, error)
-            return cls(**cls.empty_payload, errors=payload_errors(error))
+        with operation_input(plain_input(data)):  # every audit event of the operation keeps it
+            try:
+                if not has_permission(info.context, cls.permission):
+                    raise permission_denied()
+                refused = refused_input(data)
+                if refused is not None:
+                    raise refused
+                fields = cls.perform(info, **data)
+            except LedgerError as error:
+                _record_refusal(getattr(info.context, "user", None), cls.action, error)
+                return cls(**cls.empty_payload, errors=payload_errors(error))
         return cls(**{"errors": [], **fields})
 
     @classmethod

@@ -126,3 +126,20 @@ def test_an_event_is_a_node(gql: Gql, pix: Transaction) -> None:
     assert gql("query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }", id=event_id)["node"]["id"] == (
         event_id
     )
+
+
+def test_an_operations_one_event_keeps_its_input_and_result(gql: Gql, pix: Transaction) -> None:
+    """records.md: one event per operation, its detail the input and the result; a reversal names both."""
+    reversed_ = gql(
+        """mutation($t: ID!) { reverseTransaction(input: {transactionId: $t, amount: "1.00"}) {
+        reversal { id } errors { code } } }""",
+        t=gid(pix),
+    )["reverseTransaction"]
+    assert reversed_["errors"] == []
+    (event,) = [edge["node"] for edge in gql(TOP, action="reverseTransaction")["auditEvents"]["edges"]]
+    detail = json.loads(event["detail"])
+    assert detail["input"] == {"transactionId": gid(pix), "amount": "1.00"}
+    assert (detail["amount"], detail["reversed_amount"]) == (100, 100)
+    reversal = Transaction.objects.get(reverses=pix)
+    assert {s["amount"] for s in event["subjects"] if "amount" in s} == {"2.50", "1.00"}  # the original, the reversal
+    assert detail["reversal"] == reversal.pk

@@ -16,6 +16,7 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLScalarType,
+    Undefined,
 )
 
 from accounts.models import Account
@@ -144,6 +145,40 @@ def test_an_unknown_id_or_any_other_refusal_is_audited_once(settlement: Account,
     event = only_event(name, before)
     if errors:
         assert event.outcome == errors[0]["code"]
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_a_refusals_event_keeps_the_operations_input_as_the_client_sent_it(
+    settlement: Account, superuser: Any, name: str
+) -> None:
+    """records.md: an event's detail is the operation's input and result, whichever layer refused it."""
+    unknown = {"account": "QWNjb3VudDo5OTk5OTk=", "transaction": "VHJhbnNhY3Rpb246OTk5OTk5"}
+    data = {**sample(input_type(name), name, unknown, "1.00"), "clientMutationId": "req-1"}
+    before = last_event()
+    run(Gql(superuser), name, data)
+    assert only_event(name, before).payload["input"] == with_defaults(input_type(name), data)
+
+
+def with_defaults(kind: GraphQLInputType, value: Any) -> Any:
+    """``value`` as the operation receives it: the input type's defaults filled in (captureMode, atomic)."""
+    if isinstance(kind, GraphQLNonNull):
+        return with_defaults(kind.of_type, value)
+    if isinstance(kind, GraphQLList):
+        return [with_defaults(kind.of_type, item) for item in value]
+    if isinstance(kind, GraphQLInputObjectType):
+        defaults = {key: f.default_value for key, f in kind.fields.items() if f.default_value is not Undefined}
+        return {**defaults, **{key: with_defaults(kind.fields[key].type, item) for key, item in value.items()}}
+    return value
+
+
+@pytest.mark.parametrize("name", ["createAccount", "updateAccount"])
+def test_refused_text_is_kept_in_the_input_as_a_marker_never_as_text(
+    objects: dict[str, str], superuser: Any, name: str
+) -> None:
+    data = {**sample(input_type(name), name, objects, "1.00"), "name": "Ana\x00"}
+    before = last_event()
+    assert run(Gql(superuser), name, data) == [{"code": "INVALID_INPUT", "field": "name"}]
+    assert only_event(name, before).payload["input"] == {**data, "name": "<refused text>"}
 
 
 def test_every_mutation_audits_under_its_field_name() -> None:

@@ -14,6 +14,7 @@ from core.graphql.node import decode_id
 from tests.factories import make_account
 from tests.graphql.conftest import Gql, gid
 from transactions.models import Transaction
+from transactions.services import account_close
 
 pytestmark = pytest.mark.django_db
 
@@ -139,9 +140,23 @@ def test_update_account_replaces_name_and_metadata_and_audits_old_and_new(gql: G
     event = AuditEvent.objects.filter(action="updateAccount").get()
     assert event.outcome == "OK" and event.object_id == str(alice.pk)
     assert event.payload == {
+        "input": {"accountId": gid(alice), "name": "  Alice Souza ", "metadata": LABELS},  # as the client sent it
         "old": {"name": "Alice", "metadata": []},
         "new": {"name": "Alice Souza", "metadata": LABELS},
     }
+
+
+def test_update_account_of_a_closed_account_answers_account_closed_and_changes_nothing(
+    gql: Gql, settlement: Account
+) -> None:
+    empty = make_account(0, name="Old")
+    account_close(account_id=empty.pk, reason="customer left")
+    data = gql(UPDATE, id=gid(empty), name="New", m=LABELS)["updateAccount"]
+    assert data == {"account": None, "errors": [{"code": "ACCOUNT_CLOSED", "field": "accountId"}]}
+    empty.refresh_from_db()
+    assert (empty.name, empty.metadata) == ("Old", None)
+    event = AuditEvent.objects.filter(action="updateAccount").get()
+    assert event.outcome == "ACCOUNT_CLOSED" and event.payload["input"]["name"] == "New"
 
 
 def test_update_account_leaves_what_is_absent_and_clears_with_an_empty_list(gql: Gql, pair: Any) -> None:

@@ -106,25 +106,17 @@ def _reverse(
     original.reversed_amount += refund
     if original.reversed_amount == original.captured_amount:
         original.status = TransactionStatus.REVERTED
-    book.save(created=[reversal], updated=[original], events=lambda: _events(actor, original, reversal))
+    book.save(created=[reversal], updated=[original], events=lambda: [_event(actor, original, reversal)])
     return original, reversal
 
 
-def _events(actor: Any, original: Transaction, reversal: Transaction) -> list[AuditEvent]:
-    """One event per transaction, each naming the other."""
-    return [
-        audit_event_build(
-            actor=actor,
-            action=REVERSE,
-            outcome="COMPLETED",
-            about=original,
-            payload={"reversal": reversal.pk, "amount": reversal.amount, "reversed_amount": original.reversed_amount},
-        ),
-        audit_event_build(
-            actor=actor,
-            action=REVERSE,
-            outcome="COMPLETED",
-            about=reversal,
-            payload={"reverses": original.pk, "amount": reversal.amount},
-        ),
-    ]
+def _event(actor: Any, original: Transaction, reversal: Transaction) -> AuditEvent:
+    """The operation's one event (records.md): about the original, the reversal among its subjects."""
+    return audit_event_build(
+        actor=actor,
+        action=REVERSE,
+        outcome="COMPLETED",
+        about=original,
+        touched=(reversal,),
+        payload={"reversal": reversal.pk, "amount": reversal.amount, "reversed_amount": original.reversed_amount},
+    )
