@@ -6,11 +6,11 @@ from typing import Any
 
 from audit.services import audit_event_build, audited_refusals
 from core.db import retrying_atomic
-from core.errors import ErrorCode, LedgerError
+from core.errors import ErrorCode
 from transactions.models import FailureReason, Transaction, TransactionStatus
 from transactions.posting import AccountBook
 from transactions.services import telemetry
-from transactions.services.common import CANCEL
+from transactions.services.common import CANCEL, require_found, require_status
 
 
 @telemetry.reported(telemetry.cancel_done)
@@ -22,15 +22,9 @@ def transaction_cancel(*, transaction_id: int, actor: Any = None) -> Transaction
 
 @retrying_atomic("cancel")
 def _cancel(transaction_id: int, actor: Any) -> Transaction:
-    tx, book = AccountBook.lock_transaction(transaction_id, parties=["sender_id"])
-    if tx is None:
-        raise LedgerError(ErrorCode.TRANSACTION_NOT_FOUND, "No such transaction.", "transactionId")
-    if tx.status != TransactionStatus.PENDING:
-        raise LedgerError(
-            ErrorCode.NOT_CANCELLABLE,
-            f"Only PENDING transactions can be cancelled; this one is {tx.status}.",
-            "transactionId",
-        )
+    found, book = AccountBook.lock_transaction(transaction_id, parties=["sender_id"])
+    tx = require_found(found)
+    require_status(tx, TransactionStatus.PENDING, ErrorCode.NOT_CANCELLABLE, "cancelled")
     # After this point the cancellation must succeed.
     book.release(tx.sender_id, tx.amount)
     tx.status, tx.failure_reason = TransactionStatus.FAILED, FailureReason.CANCELLED

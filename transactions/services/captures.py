@@ -22,7 +22,7 @@ from transactions.idempotency import check_key, idempotency_scope, key_reused
 from transactions.models import CaptureMode, Transaction, TransactionStatus
 from transactions.posting import AccountBook
 from transactions.services import telemetry
-from transactions.services.common import CAPTURE
+from transactions.services.common import CAPTURE, require_found
 
 
 @telemetry.reported(telemetry.capture_done)
@@ -49,9 +49,8 @@ def transaction_capture(
 
 @retrying_atomic("capture")
 def _capture(transaction_id: int, amount: int | None, key: str | None, actor: Any) -> Transaction:
-    tx, book = AccountBook.lock_transaction(transaction_id)
-    if tx is None:
-        raise LedgerError(ErrorCode.TRANSACTION_NOT_FOUND, "No such transaction.", "transactionId")
+    found, book = AccountBook.lock_transaction(transaction_id)
+    tx = require_found(found)
     if key is not None and tx.capture_key == key:  # a retry: the same outcome, if the same request
         if (amount or tx.amount) != tx.captured_amount:
             raise key_reused()

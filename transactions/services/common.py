@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from accounts.models import Account, AccountStatus
 from core.errors import ErrorCode, LedgerError
-from transactions.models import MAX_DESCRIPTION
+from transactions.models import MAX_DESCRIPTION, Transaction
 
 MAX_BATCH = 1000
 REVERSE = "reverseTransaction"
@@ -45,3 +45,16 @@ def check_may_send(account: Account, field: str | None) -> None:
     check_may_receive(account, field)
     if account.status == AccountStatus.FROZEN:
         raise LedgerError(ErrorCode.ACCOUNT_FROZEN, "The account is frozen: money may arrive but not leave.", field)
+
+
+def require_found(tx: Transaction | None) -> Transaction:
+    """The transaction an operation locked by its ID, or TRANSACTION_NOT_FOUND on ``transactionId``."""
+    if tx is None:
+        raise LedgerError(ErrorCode.TRANSACTION_NOT_FOUND, "No such transaction.", "transactionId")
+    return tx
+
+
+def require_status(tx: Transaction, status: str, code: ErrorCode, done: str) -> None:
+    """Refuses with ``code`` unless ``tx`` is in ``status`` (only a PENDING one is cancelled, ...)."""
+    if tx.status != status:
+        raise LedgerError(code, f"Only {status} transactions can be {done}; this one is {tx.status}.", "transactionId")

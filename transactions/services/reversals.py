@@ -22,7 +22,7 @@ from transactions.idempotency import check_key, find_existing, fingerprint, idem
 from transactions.models import Transaction, TransactionStatus, TransactionType
 from transactions.posting import AccountBook
 from transactions.services import telemetry
-from transactions.services.common import REVERSE, check_description, check_may_receive
+from transactions.services.common import REVERSE, check_description, check_may_receive, require_found, require_status
 
 
 @telemetry.reported(telemetry.reversal_done, telemetry.reversal_refused)
@@ -50,9 +50,8 @@ def transaction_reverse(
 def _reverse(
     transaction_id: int, amount: int | None, description: str, key: str | None, actor: Any
 ) -> tuple[Transaction, Transaction]:
-    original, book = AccountBook.lock_transaction(transaction_id)
-    if original is None:
-        raise LedgerError(ErrorCode.TRANSACTION_NOT_FOUND, "No such transaction.", "transactionId")
+    found, book = AccountBook.lock_transaction(transaction_id)
+    original = require_found(found)
     # The amount joins the fingerprint only when given: a full reversal keeps the fingerprint it always had.
     asked = {"amount": amount} if amount is not None else {}
     scope = idempotency_scope(actor, REVERSE)
@@ -67,12 +66,7 @@ def _reverse(
         raise LedgerError(ErrorCode.NOT_REVERSIBLE, "A reversal cannot be reversed.", "transactionId")
     if original.status == TransactionStatus.REVERTED:
         raise LedgerError(ErrorCode.ALREADY_REVERTED, "This transaction was already reversed.", "transactionId")
-    if original.status != TransactionStatus.COMPLETED:
-        raise LedgerError(
-            ErrorCode.NOT_REVERSIBLE,
-            f"Only COMPLETED transactions can be reversed; this one is {original.status}.",
-            "transactionId",
-        )
+    require_status(original, TransactionStatus.COMPLETED, ErrorCode.NOT_REVERSIBLE, "reversed")
     assert original.captured_amount is not None  # COMPLETED: money moved
     remaining = original.captured_amount - original.reversed_amount
     refund = remaining if amount is None else amount
