@@ -34,19 +34,34 @@ from transactions.writer import Changes, Posting, reserve_ids, write
 
 Party = Literal["sender_id", "receiver_id"]
 
+# Transaction pks drawn in a lock's own statement: an uncorrelated subquery, so PostgreSQL runs it once (an
+# InitPlan) whatever the rows; the parameter is how many.
+DRAWN = (
+    f"(SELECT array_agg(nextval(pg_get_serial_sequence('{Transaction._meta.db_table}', 'id'))) "
+    "FROM generate_series(1, %s))"
+)
+
 
 class AccountBook:
     """The locked accounts of one database transaction and their pending changes."""
 
-    def __init__(self, accounts: Iterable[Account], clock: datetime | None = None) -> None:
+    def __init__(self, accounts: Iterable[Account], clock: datetime | None = None, drawn: Sequence[int] = ()) -> None:
         self.accounts: dict[int, Account] = {account.pk: account for account in accounts}
         self.dirty: set[int] = set()
         self.entries: list[Posting] = []
         # The database's clock when the locks were granted (``lock_transaction``): what a hold's expiry is judged by.
         self.clock = clock
+        # Transaction pks drawn from the sequence in the lock's own statement (``reserve``), for ``save``.
+        self.drawn = list(drawn)
 
     @classmethod
-    def lock(cls, ids: Iterable[int]) -> AccountBook:
+    def lock(cls, ids: Iterable[int], *, reserve: int = 0) -> AccountBook:
+        """Locks the accounts ``ids``; on PostgreSQL, also draws ``reserve`` transaction pks in the same statement.
+
+        A transfer knows how many transactions it will create before it decides
+        anything, so its pks cost no round trip of their own; a pk drawn and not
+        used (a refused item, a replay) is a gap, as after any rollback.
+        """
         wanted = sorted(set(ids))
         if not wanted:
             return cls([])
@@ -54,22 +69,25 @@ class AccountBook:
         # once per transfer and the ORM would compile the same SQL every time; ``raw`` still
         # builds the instances with the backend's converters.
         placeholders = ", ".join(["%s"] * len(wanted))
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        rows = Account.objects.raw(
-            f"SELECT * FROM {Account._meta.db_table} WHERE id IN ({placeholders}) ORDER BY id{lock}", wanted
-        )
-        return cls(list(rows))
+        table = Account._meta.db_table
+        if connection.vendor != "postgresql":  # SQLite: no row locks, no sequences (``reserve_ids`` inserts)
+            return cls(Account.objects.raw(f"SELECT * FROM {table} WHERE id IN ({placeholders}) ORDER BY id", wanted))
+        drawn = f", {DRAWN} AS ledger_drawn" if reserve else ""
+        sql = f"SELECT *{drawn} FROM {table} WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"
+        rows = list(Account.objects.raw(sql, [reserve, *wanted] if reserve else wanted))
+        return cls(rows, drawn=vars(rows[0])["ledger_drawn"] if reserve and rows else ())
 
     @classmethod
     def lock_transaction(
-        cls, transaction_id: int, *, parties: Sequence[Party] = ("sender_id", "receiver_id")
+        cls, transaction_id: int, *, parties: Sequence[Party] = ("sender_id", "receiver_id"), reserve: int = 0
     ) -> tuple[Transaction | None, AccountBook]:
         """Locks a transaction, then the accounts it names (``parties``), and reads them, in one statement.
 
         The transaction's lock comes first, then the accounts' in pk order: the
         order of every operation on an existing transaction (the settlement claims
         its rows before locking their accounts), so a reversal and a cancel of one
-        transaction queue at the transaction, holding no account.
+        transaction queue at the transaction, holding no account. ``reserve``: as
+        for ``lock`` (a reversal draws its pk here).
         """
         if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks; two statements
             found = Transaction.objects.filter(pk=transaction_id).first()
@@ -77,9 +95,11 @@ class AccountBook:
             book.clock = timezone.now()  # the same machine's clock: SQLite runs in the process
             return found, book
         tx_fields, account_fields = Transaction._meta.concrete_fields, Account._meta.concrete_fields
-        # clock_timestamp() last: the database's own time, read in the same round trip.
+        # Then clock_timestamp(): the database's own time, read in the same round trip; then the drawn pks.
         columns = [f"t.{f.column}" for f in tx_fields] + [f"a.{f.column}" for f in account_fields]
         columns.append("clock_timestamp()")
+        if reserve:
+            columns.append(DRAWN)
         joined = " OR ".join(f"a.id = t.{party}" for party in parties)  # the attnames are the columns
         with connection.cursor() as cursor:
             # FOR UPDATE locks the rows of each output row in FROM order, output rows in ORDER BY
@@ -88,16 +108,16 @@ class AccountBook:
             cursor.execute(
                 f"SELECT {', '.join(columns)} FROM {Transaction._meta.db_table} t "
                 f"JOIN {Account._meta.db_table} a ON {joined} WHERE t.id = %s ORDER BY a.id FOR UPDATE",
-                [transaction_id],
+                [reserve, transaction_id] if reserve else [transaction_id],
             )
             rows = cursor.fetchall()
         if not rows:
             return None, cls([])
-        split = len(tx_fields)
+        split, end = len(tx_fields), len(tx_fields) + len(account_fields)
         found = Transaction.from_db(connection.alias, [f.attname for f in tx_fields], rows[0][:split])
         names = [f.attname for f in account_fields]
-        accounts = (Account.from_db(connection.alias, names, row[split:-1]) for row in rows)
-        return found, cls(accounts, clock=rows[0][-1])
+        accounts = (Account.from_db(connection.alias, names, row[split:end]) for row in rows)
+        return found, cls(accounts, clock=rows[0][end], drawn=rows[0][end + 1] if reserve else ())
 
     def __contains__(self, account_id: int) -> bool:
         return account_id in self.accounts
@@ -190,7 +210,8 @@ class AccountBook:
         callable: audit events that name the new transactions are built once
         their pks exist.
         """
-        reserve_ids(created)  # each entry's hash covers its transaction's pk
+        reserve_ids(created, self.drawn)  # each entry's hash covers its transaction's pk
+        self.drawn = []
         entries = self.seal()
         accounts = [self.accounts[pk] for pk in sorted(self.dirty)]
         counters = {TRANSACTIONS: len(created)} if created else {}

@@ -7,8 +7,9 @@ audit events. On PostgreSQL it goes in **one statement**: data-modifying CTEs th
 trip instead of one per table. A batch of more than ``COPY_ABOVE`` transactions
 streams its transactions and entries with ``COPY`` first (cheaper than rendering
 thousands of array elements as text) and sends the rest in the statement. The new
-transactions' pks are drawn from their sequence first (``reserve_ids``), because
-each entry's hash covers its transaction's pk.
+transactions' pks are drawn from their sequence first (by the lock's statement,
+``AccountBook.lock(reserve=)``, else ``reserve_ids``), because each entry's hash
+covers its transaction's pk.
 
 On SQLite, which has no sequences, ``reserve_ids`` inserts the transactions
 (``bulk_create`` returns their pks) and ``write`` issues one statement per table.
@@ -125,22 +126,30 @@ class Changes:
     events: Sequence[AuditEvent] = ()
 
 
-def reserve_ids(rows: Sequence[Transaction]) -> None:
-    """Gives new transactions their pks: from the sequence on PostgreSQL, by inserting them on SQLite."""
+def reserve_ids(rows: Sequence[Transaction], drawn: Sequence[int] = ()) -> None:
+    """Gives new transactions their pks: from the sequence on PostgreSQL, by inserting them on SQLite.
+
+    ``drawn`` are pks already drawn from the sequence (``AccountBook.lock``): used first, and only
+    what they do not cover costs a statement here.
+    """
     if not rows:
         return
     if connection.vendor != "postgresql":
         Transaction.objects.bulk_create(rows)
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Transaction._meta.db_table, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = connection.alias
+    pks = list(drawn[: len(rows)])
+    missing = len(rows) - len(pks)
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Transaction._meta.db_table, missing],
+            )
+            pks.extend(pk for (pk,) in cursor.fetchall())
+    for row, pk in zip(rows, pks, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
 
 
 def write(changes: Changes) -> None:

@@ -50,7 +50,7 @@ def transaction_reverse(
 def _reverse(
     transaction_id: int, amount: int | None, description: str, key: str | None, actor: Any
 ) -> tuple[Transaction, Transaction]:
-    found, book = AccountBook.lock_transaction(transaction_id)
+    found, book = AccountBook.lock_transaction(transaction_id, reserve=1)  # the reversal's pk
     original = require_found(found)
     # The amount joins the fingerprint only when given: a full reversal keeps the fingerprint it always had.
     asked = {"amount": amount} if amount is not None else {}

@@ -209,9 +209,8 @@ def _apply(
     scope = idempotency_scope(actor, operation.name)
     valid = [spec for spec in specs if isinstance(spec, TransferSpec)]
     existing = find_existing(scope, [s.idempotency_key for s in valid if s.idempotency_key])
-    book = AccountBook.lock(
-        [i for s in valid if s.idempotency_key not in existing for i in (s.sender_id, s.receiver_id)]
-    )
+    new = [s for s in valid if s.idempotency_key not in existing]  # each creates one transaction, if not refused
+    book = AccountBook.lock([i for s in new for i in (s.sender_id, s.receiver_id)], reserve=len(new))
     request = _Request(book, operation, scope, existing)
     results: list[TransferResult] = []
     for index, item in enumerate(specs):
