@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.choices import member_descriptions
 from core.documents import DocumentType, format_document
 
 SETTLEMENT_DOCUMENT = "00000000000191"  # the bank's own CNPJ in the demo; any valid one works
@@ -17,13 +18,10 @@ class AccountKind(models.TextChoices):
     CUSTOMER = "CUSTOMER", "Customer"
     SETTLEMENT = "SETTLEMENT", "Settlement"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "CUSTOMER": "A customer's account. Its balance can never be negative.",
-            "SETTLEMENT": "The bank's own settlement account: the counterparty of deposits. May be negative.",
-        }.get(self.name)
+    description = member_descriptions(
+        CUSTOMER="A customer's account. Its balance can never be negative.",
+        SETTLEMENT="The bank's own settlement account: the counterparty of deposits. May be negative.",
+    )
 
 
 class AccountStatus(models.TextChoices):
@@ -33,14 +31,11 @@ class AccountStatus(models.TextChoices):
     FROZEN = "FROZEN"
     CLOSED = "CLOSED"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "ACTIVE": "Money moves in and out under the usual rules.",
-            "FROZEN": "Money may arrive but not leave (a court order, a fraud hold): debits get ACCOUNT_FROZEN.",
-            "CLOSED": "Final: nothing moves in or out (ACCOUNT_CLOSED).",
-        }.get(self.name)
+    description = member_descriptions(
+        ACTIVE="Money moves in and out under the usual rules.",
+        FROZEN="Money may arrive but not leave (a court order, a fraud hold): debits get ACCOUNT_FROZEN.",
+        CLOSED="Final: nothing moves in or out (ACCOUNT_CLOSED).",
+    )
 
 
 MAX_STATUS_REASON = 500

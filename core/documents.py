@@ -23,6 +23,7 @@ import re
 from stdnum.br import cnpj as stdnum_cnpj
 from stdnum.br import cpf as stdnum_cpf
 
+from core.choices import member_descriptions
 from core.errors import ErrorCode, LedgerError
 
 _PUNCTUATION = re.compile(r"[.\-/]")
@@ -36,14 +37,11 @@ class DocumentType(enum.StrEnum):
     CPF = "CPF"
     CNPJ = "CNPJ"
 
-    @property
-    def description(self) -> str:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "CPF": "A person's CPF: 11 digits, shown as 529.982.247-25.",
-            "CNPJ": "A company's CNPJ: 14 characters (digits, or upper-case letters in the first 12 of the "
-            "alphanumeric CNPJ), shown as 11.222.333/0001-81.",
-        }[self.name]
+    description = member_descriptions(
+        CPF="A person's CPF: 11 digits, shown as 529.982.247-25.",
+        CNPJ="A company's CNPJ: 14 characters (digits, or upper-case letters in the first 12 of the "
+        "alphanumeric CNPJ), shown as 11.222.333/0001-81.",
+    )
 
 
 def format_document(document: str) -> str:

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Account
+from core.choices import member_descriptions
 
 # The choices below are the one declaration of the ledger's vocabulary: the GraphQL enums are
 # generated from them (``core.graphql.enums.to_enum``, with each ``description``), and the
@@ -30,18 +31,15 @@ class TransactionType(models.TextChoices):
     DEPOSIT = "DEPOSIT"
     REVERSAL = "REVERSAL"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "PIX": "Instant payment: COMPLETED (or FAILED) in the answer to createTransaction.",
-            "TED": "Same-day wire: born PENDING with the amount held, COMPLETED when the settlement worker posts it "
-            "(or FAILED if cancelled first). Poll its status or read it again later.",
-            "DOC": "Next-day transfer: like TED, PENDING with the amount held until the settlement worker posts it.",
-            "TRANSFER": "A transfer between two accounts of this bank: COMPLETED (or FAILED) at once.",
-            "DEPOSIT": "Money entering a customer account from the settlement account.",
-            "REVERSAL": "Created by reverseTransaction; moves the money of a completed transaction back.",
-        }.get(self.name)
+    description = member_descriptions(
+        PIX="Instant payment: COMPLETED (or FAILED) in the answer to createTransaction.",
+        TED="Same-day wire: born PENDING with the amount held, COMPLETED when the settlement worker posts it "
+        "(or FAILED if cancelled first). Poll its status or read it again later.",
+        DOC="Next-day transfer: like TED, PENDING with the amount held until the settlement worker posts it.",
+        TRANSFER="A transfer between two accounts of this bank: COMPLETED (or FAILED) at once.",
+        DEPOSIT="Money entering a customer account from the settlement account.",
+        REVERSAL="Created by reverseTransaction; moves the money of a completed transaction back.",
+    )
 
 
 class TransactionStatus(models.TextChoices):
@@ -52,17 +50,14 @@ class TransactionStatus(models.TextChoices):
     FAILED = "FAILED"
     REVERTED = "REVERTED"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "PENDING": "Accepted, not yet posted (TED, DOC): the amount is held from the sender's availableBalance. "
-            "It becomes COMPLETED when settled, or FAILED (CANCELLED) if cancelled first.",
-            "COMPLETED": "The money moved: two entries are posted. Final, unless reversed.",
-            "FAILED": "Recorded, but no money moved; failureReason says why. Final: a new attempt is a new "
-            "transaction with a new idempotency key.",
-            "REVERTED": "It had COMPLETED and was then undone by a REVERSAL (reversedBy); both stay in the history.",
-        }.get(self.name)
+    description = member_descriptions(
+        PENDING="Accepted, not yet posted (TED, DOC): the amount is held from the sender's availableBalance. "
+        "It becomes COMPLETED when settled, or FAILED (CANCELLED) if cancelled first.",
+        COMPLETED="The money moved: two entries are posted. Final, unless reversed.",
+        FAILED="Recorded, but no money moved; failureReason says why. Final: a new attempt is a new "
+        "transaction with a new idempotency key.",
+        REVERTED="It had COMPLETED and was then undone by a REVERSAL (reversedBy); both stay in the history.",
+    )
 
 
 class FailureReason(models.TextChoices):
@@ -72,15 +67,11 @@ class FailureReason(models.TextChoices):
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "INSUFFICIENT_FUNDS": "The sender's available balance was below the amount when the transaction was "
-            "applied.",
-            "CANCELLED": "A PENDING transaction cancelled by cancelTransaction before it settled.",
-            "EXPIRED": "A MANUAL hold that reached holdExpiresAt without being captured.",
-        }.get(self.name)
+    description = member_descriptions(
+        INSUFFICIENT_FUNDS="The sender's available balance was below the amount when the transaction was applied.",
+        CANCELLED="A PENDING transaction cancelled by cancelTransaction before it settled.",
+        EXPIRED="A MANUAL hold that reached holdExpiresAt without being captured.",
+    )
 
 
 class CaptureMode(models.TextChoices):
@@ -89,14 +80,11 @@ class CaptureMode(models.TextChoices):
     AUTOMATIC = "AUTOMATIC"
     MANUAL = "MANUAL"
 
-    @property
-    def description(self) -> str | None:
-        """The API's words for the member (``core.graphql.enums.to_enum``)."""
-        return {
-            "AUTOMATIC": "PIX/TRANSFER move at once; TED/DOC settle through the clearing queue.",
-            "MANUAL": "Authorize only: the amount is held and the transaction stays PENDING until captureTransaction, "
-            "cancelTransaction or holdExpiresAt.",
-        }.get(self.name)
+    description = member_descriptions(
+        AUTOMATIC="PIX/TRANSFER move at once; TED/DOC settle through the clearing queue.",
+        MANUAL="Authorize only: the amount is held and the transaction stays PENDING until captureTransaction, "
+        "cancelTransaction or holdExpiresAt.",
+    )
 
 
 # Sent by createTransaction(s); a DEPOSIT and a REVERSAL each have their own operation.

@@ -10,6 +10,7 @@ from graphene import relay
 from accounts import models, selectors
 from accounts.models import Account
 from core import documents
+from core.choices import member_descriptions
 from core.graphql.connection import KeysetConnection, edges_of
 from core.graphql.enums import OrderDirection, to_enum
 from core.graphql.metadata import metadata_field
@@ -32,9 +33,10 @@ class AccountOrderField(graphene.Enum):
     CREATED_AT = "created_at"
     NAME = "name"
 
-    @property
-    def description(self) -> str | None:
-        return {"CREATED_AT": "When the account was opened.", "NAME": "The holder's name, as stored."}.get(self.name)
+    description = member_descriptions(
+        CREATED_AT="When the account was opened.",
+        NAME="The holder's name, as stored.",
+    )
 
 
 class AccountOrder(graphene.InputObjectType):

@@ -7,6 +7,8 @@ from typing import Any
 
 import graphene
 
+from core.choices import member_descriptions
+
 
 def to_enum(choices: type[enum.Enum], *, name: str | None = None) -> type[graphene.Enum]:
     """The GraphQL enum of a domain enum (a model's ``TextChoices``): Saleor's ``to_enum``.
@@ -28,9 +30,10 @@ class OrderDirection(graphene.Enum):
     ASC = "ASC"
     DESC = "DESC"
 
-    @property
-    def description(self) -> str | None:
-        return {"ASC": "Ascending: oldest (or A) first.", "DESC": "Descending: newest (or Z) first."}.get(self.name)
+    description = member_descriptions(
+        ASC="Ascending: oldest (or A) first.",
+        DESC="Descending: newest (or Z) first.",
+    )
 
 
 def enum_value(member: Any) -> Any:

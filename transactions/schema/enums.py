@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphene
 
+from core.choices import member_descriptions
 from core.graphql.enums import to_enum
 from transactions import models
 
@@ -21,13 +22,11 @@ class TransactionDirection(graphene.Enum):
     RECEIVED = "RECEIVED"
     ALL = "ALL"
 
-    @property
-    def description(self) -> str | None:
-        return {
-            "SENT": "Transactions where the account is the sender.",
-            "RECEIVED": "Transactions where the account is the receiver.",
-            "ALL": "Both.",
-        }.get(self.name)
+    description = member_descriptions(
+        SENT="Transactions where the account is the sender.",
+        RECEIVED="Transactions where the account is the receiver.",
+        ALL="Both.",
+    )
 
 
 class TransactionOrderField(graphene.Enum):
@@ -36,6 +35,6 @@ class TransactionOrderField(graphene.Enum):
     # The value is the model field the keyset orders by.
     CREATED_AT = "created_at"
 
-    @property
-    def description(self) -> str | None:
-        return {"CREATED_AT": "When the transaction was created."}.get(self.name)
+    description = member_descriptions(
+        CREATED_AT="When the transaction was created.",
+    )
