@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client
 
 from access.keycache import KEYS
+from access.services import api_key_create
 from accounts.models import Account, AccountKind
 from core.counters import ACCOUNTS, counter_add
+from tests.http.conftest import Api
 
 SETTLEMENT_DOCUMENT = "00000000000191"
 
@@ -41,6 +45,18 @@ def key_cache_listener(django_db_setup: None) -> Iterator[None]:
 @pytest.fixture
 def settlement(db: None) -> Account:
     return ensure_settlement_account()
+
+
+@pytest.fixture
+def superuser(settlement: Account) -> User:
+    return User.objects.create_superuser("bank", password="x")
+
+
+@pytest.fixture
+def api(superuser: User) -> Api:
+    """The bank's own client over HTTP (tests/http, tests/trusted), with a key of the superuser."""
+    _, token = api_key_create(user=superuser)
+    return Api(Client(), token)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from access.services import api_key_create
-from accounts.models import Account
 from core.logging import JsonFormatter, RequestIdFilter
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -69,17 +68,6 @@ def without_cost(body: dict[str, Any]) -> dict[str, Any]:
 def codes(response: Any) -> list[str]:
     """The ``extensions.code`` of each top-level error."""
     return [error["extensions"]["code"] for error in response.json()["errors"]]
-
-
-@pytest.fixture
-def superuser(settlement: Account) -> User:
-    return User.objects.create_superuser("bank", password="x")
-
-
-@pytest.fixture
-def api(superuser: User) -> Api:
-    _, token = api_key_create(user=superuser)
-    return Api(Client(), token)
 
 
 @pytest.fixture

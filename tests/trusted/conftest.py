@@ -1,4 +1,7 @@
-"""Trusted documents: a key, a few stored documents, and a store that forgets between tests."""
+"""Trusted documents: a tool's key, a few stored documents, and a store that forgets between tests.
+
+The bank's superuser and its ``api`` client are tests/conftest.py's, as in tests/http.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from access.services import api_key_create
-from accounts.models import Account
 from tests.http.conftest import Api
 from trusted.models import TrustedDocument, document_hash
 from trusted.store import store
@@ -33,17 +35,6 @@ def fresh_store(settings: Any) -> Iterator[None]:
     store.clear()
     yield
     store.clear()
-
-
-@pytest.fixture
-def superuser(settlement: Account) -> User:
-    return User.objects.create_superuser("bank", password="x")
-
-
-@pytest.fixture
-def api(superuser: User) -> Api:
-    _, token = api_key_create(user=superuser)
-    return Api(Client(), token)
 
 
 @pytest.fixture
