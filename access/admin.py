@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
 from access.models import ApiKey
 from access.services import api_key_revoke
-from core.adminkit import StaffPages
+from core.adminkit import StaffPages, flag_column, revoke_action
 
 
 @admin.register(ApiKey)
@@ -26,11 +25,9 @@ class ApiKeyAdmin(StaffPages, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False  # revoked, never deleted: the audit trail names it
 
-    @admin.display(boolean=True, description="active")
-    def active(self, key: ApiKey) -> bool:
-        return key.is_active
-
-    @admin.action(description="Revoke the selected API keys", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        revoked = sum(api_key_revoke(key=key, actor=request.user) for key in queryset)
-        messages.success(request, f"Revoked {revoked} key(s); they are refused from their next request on.")
+    active = flag_column("is_active", "active")
+    revoke = revoke_action(
+        lambda key, actor: api_key_revoke(key=key, actor=actor),
+        "Revoke the selected API keys",
+        "Revoked {revoked} key(s); they are refused from their next request on.",
+    )

@@ -12,6 +12,7 @@ is what a customer's statement would say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -35,6 +36,7 @@ from core.adminkit import (
     money,
     money_cell,
     money_column,
+    permission_check,
 )
 from core.documents import normalize_document
 from core.errors import LedgerError
@@ -76,6 +78,26 @@ def counterparty(entry: Any) -> Account:
     """The other side of an entry's transaction: the receiver for the sender's entry, the sender otherwise."""
     transaction = entry.transaction
     return transaction.receiver if transaction.sender_id == entry.account_id else transaction.sender
+
+
+def status_action(service: str, done: str, description: str) -> Callable[..., None]:
+    """An account status change (freeze, unfreeze, close) as an action: ``transactions.services.<service>``
+    on each selected account, with the form's reason and the staff member as actor.
+
+    The service is imported when the action runs: accounts imports transactions only
+    inside functions, so that there is no module-level import circle (docs/ARCHITECTURE.md).
+    """
+
+    @admin.action(description=description, permissions=["change_account_status"])
+    def action(model_admin: AccountAdmin, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from transactions import services
+
+        change = getattr(services, service)
+        model_admin._each(
+            request, queryset, done, lambda pk, reason: change(account_id=pk, reason=reason, actor=request.user)
+        )
+
+    return action
 
 
 class AccountControlForm(ActionForm):
@@ -147,46 +169,12 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
 
     # --- Actions: the account controls, through the services ----------------------------
 
-    def has_change_account_status_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("accounts.change_account_status"))
+    has_change_account_status_permission = permission_check("accounts.change_account_status")
+    has_change_credit_limit_permission = permission_check("accounts.change_credit_limit")
 
-    def has_change_credit_limit_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("accounts.change_credit_limit"))
-
-    @admin.action(description="Freeze the selected accounts (reason required)", permissions=["change_account_status"])
-    def freeze_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        from transactions.services import account_freeze  # the one way into the money path (DESIGN.md, Layout)
-
-        self._each(
-            request,
-            queryset,
-            "frozen",
-            lambda pk, reason: account_freeze(account_id=pk, reason=reason, actor=request.user),
-        )
-
-    @admin.action(description="Unfreeze the selected accounts (reason required)", permissions=["change_account_status"])
-    def unfreeze_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        from transactions.services import account_unfreeze
-
-        self._each(
-            request,
-            queryset,
-            "active",
-            lambda pk, reason: account_unfreeze(account_id=pk, reason=reason, actor=request.user),
-        )
-
-    @admin.action(
-        description="Close the selected accounts (reason required; final)", permissions=["change_account_status"]
-    )
-    def close_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        from transactions.services import account_close
-
-        self._each(
-            request,
-            queryset,
-            "closed",
-            lambda pk, reason: account_close(account_id=pk, reason=reason, actor=request.user),
-        )
+    freeze_selected = status_action("account_freeze", "frozen", "Freeze the selected accounts (reason required)")
+    unfreeze_selected = status_action("account_unfreeze", "active", "Unfreeze the selected accounts (reason required)")
+    close_selected = status_action("account_close", "closed", "Close the selected accounts (reason required; final)")
 
     @admin.action(description="Set the credit limit of the selected accounts", permissions=["change_credit_limit"])
     def set_credit_limit_selected(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -87,6 +87,44 @@ def link_column(attr: str, description: str, *, ordering: str | None = None, lab
         return change_link(target, getattr(target, label) if label else None)
 
     return column
+
+
+def flag_column(attr: str, description: str) -> Callable[[Any, Any], bool]:
+    """A yes/no list column (the admin's icons) showing the truth of ``attr``."""
+
+    @admin.display(boolean=True, description=description)
+    def column(model_admin: Any, obj: Any) -> bool:
+        return bool(getattr(obj, attr))
+
+    return column
+
+
+def permission_check(permission: str) -> Callable[[Any, HttpRequest], bool]:
+    """The ``has_<name>_permission`` method that an action's ``permissions=["<name>"]`` asks for.
+
+    It only hides the action from staff without ``permission``: the service it
+    calls asks for the permission again.
+    """
+
+    def check(model_admin: Any, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(permission))
+
+    return check
+
+
+def revoke_action(revoke: Callable[[Any, Any], bool], description: str, done: str) -> Callable[..., None]:
+    """The action of rows that are revoked, never deleted (API keys, trusted documents).
+
+    ``revoke(row, actor)`` is the app's service, which says whether it revoked the
+    row (False when it already was); ``done`` reports how many, as ``{revoked}``.
+    """
+
+    @admin.action(description=description, permissions=["change"])
+    def action(model_admin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        revoked = sum(revoke(row, request.user) for row in queryset)
+        messages.success(request, done.format(revoked=revoked))
+
+    return action
 
 
 class SearchByTerm:

@@ -26,6 +26,7 @@ from core.adminkit import (
     link_column,
     money_cell,
     money_column,
+    permission_check,
 )
 from core.documents import normalize_document
 from core.errors import LedgerError
@@ -193,11 +194,8 @@ class TransactionAdmin(SearchByTerm, ReadOnlyAdmin):
 
     # --- Actions: the only writes, through the services --------------------------------
 
-    def has_reverse_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("transactions.reverse_transaction"))
-
-    def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("transactions.add_transaction"))
+    has_reverse_permission = permission_check("transactions.reverse_transaction")
+    has_cancel_permission = permission_check("transactions.add_transaction")
 
     @admin.action(description="Reverse the selected transactions", permissions=["reverse"])
     def reverse_selected(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
+from core.adminkit import flag_column, revoke_action
 from trusted.models import TrustedDocument
 from trusted.services import document_revoke
 
@@ -38,11 +38,9 @@ class TrustedDocumentAdmin(admin.ModelAdmin):
         found = OPERATION.search(document.text)
         return f"{found.group(1)} {found.group(2)}" if found else "(anonymous)"
 
-    @admin.display(boolean=True, description="active")
-    def active(self, document: TrustedDocument) -> bool:
-        return document.is_active
-
-    @admin.action(description="Revoke the selected documents", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[TrustedDocument]) -> None:
-        revoked = sum(document_revoke(document=document, actor=request.user) for document in queryset)
-        messages.success(request, f"Revoked {revoked} document(s); every process refuses them within seconds.")
+    active = flag_column("is_active", "active")
+    revoke = revoke_action(
+        lambda document, actor: document_revoke(document=document, actor=actor),
+        "Revoke the selected documents",
+        "Revoked {revoked} document(s); every process refuses them within seconds.",
+    )
