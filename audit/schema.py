@@ -41,10 +41,9 @@ def use_registry(registry: NodeRegistry) -> None:
     _registry[:] = [registry]
 
 
-class AuditEventNode(ModelNode, graphene.ObjectType):
+class AuditEventNode(ModelNode):
     class Meta:
         name = "AuditEvent"
-        interfaces = (relay.Node,)
         description = "One business operation as it was asked and answered, rejections included. Append-only."
 
     view_permission: ClassVar[str] = VIEW_AUDIT

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import graphene
-from graphene import relay
 
 from accounts import models, selectors
 from accounts.models import Account
 from core import documents
 from core.choices import member_descriptions
 from core.graphql.connection import KeysetConnection, edges_of
-from core.graphql.enums import OrderDirection, to_enum
+from core.graphql.enums import order_input, to_enum
 from core.graphql.metadata import metadata_field
 from core.graphql.resolvers import ModelNode, choice
 from core.graphql.scalars import DateTime, Decimal
@@ -39,17 +38,18 @@ class AccountOrderField(graphene.Enum):
     )
 
 
-class AccountOrder(graphene.InputObjectType):
-    """How to sort a list of accounts."""
+AccountOrder = order_input(
+    "AccountOrder",
+    AccountOrderField,
+    "How to sort a list of accounts.",
+    field="The sort key.",
+    direction="ASC: oldest (or A) first; DESC: the reverse.",
+)
 
-    field = graphene.NonNull(AccountOrderField, description="The sort key.")
-    direction = graphene.NonNull(OrderDirection, description="ASC: oldest (or A) first; DESC: the reverse.")
 
-
-class AccountType(ModelNode, graphene.ObjectType):
+class AccountType(ModelNode):
     class Meta:
         name = "Account"
-        interfaces = (relay.Node,)
         description = (
             "A customer's account, or the bank's settlement account. Its balance changes only through transactions."
         )

@@ -36,6 +36,24 @@ class OrderDirection(graphene.Enum):
     )
 
 
+def order_input(
+    name: str, fields: type[graphene.Enum], description: str, *, field: str, direction: str
+) -> type[graphene.InputObjectType]:
+    """A list's ``orderBy`` input: one of its sort ``fields`` and an ``OrderDirection``, as every list takes it.
+
+    ``field`` and ``direction`` describe the two for this list (what it may be sorted by, which way is which).
+    """
+    return type(
+        name,
+        (graphene.InputObjectType,),
+        {
+            "__doc__": description,
+            "field": graphene.NonNull(fields, description=field),
+            "direction": graphene.NonNull(OrderDirection, description=direction),
+        },
+    )
+
+
 def enum_value(member: Any) -> Any:
     """The value of a graphene enum argument (graphene hands over the Python enum member), or None."""
     return getattr(member, "value", member)

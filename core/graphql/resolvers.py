@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import graphene
 from django.db.models import Model, QuerySet
+from graphene import relay
 
 from core.graphql.loaders import current_loaders
 
@@ -38,11 +40,22 @@ def choice(attr: str) -> Resolver:
     return resolve
 
 
-class ModelNode:
-    """A node type backed by one model: ``node``/``nodes`` load it by ``by_pk``, abstract types tell it by ``model``."""
+class ModelNode(graphene.ObjectType):
+    """A node type backed by one model: ``node``/``nodes`` load it by ``by_pk``, abstract types tell it by ``model``.
+
+    Being a Relay node is what makes it one (a global ID, ``node``/``nodes``), so the
+    ``relay.Node`` interface is added here rather than in each type's ``Meta``.
+    """
+
+    class Meta:
+        abstract = True
 
     model: ClassVar[type[Model]]
     by_pk: ClassVar[Callable[[set[int]], Sequence[Any]]]  # a selector: the objects with these pks, in one statement
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, interfaces: Sequence[type] = (), **options: Any) -> None:
+        super().__init_subclass_with_meta__(interfaces=(relay.Node, *interfaces), **options)
 
     @classmethod
     def is_type_of(cls, root: Any, info: Any) -> bool:

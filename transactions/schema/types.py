@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import graphene
-from graphene import relay
 
 from accounts.schema import AccountType
 from core.graphql.connection import KeysetConnection, edges_of
-from core.graphql.enums import OrderDirection
+from core.graphql.enums import order_input
 from core.graphql.metadata import metadata_field
 from core.graphql.resolvers import ModelNode, choice, related
 from core.graphql.scalars import DateTime, Decimal
@@ -31,17 +30,18 @@ from transactions.schema.enums import (
 VIEW_TRANSACTION = "transactions.view_transaction"
 
 
-class TransactionOrder(graphene.InputObjectType):
-    """How to sort a list of transactions."""
+TransactionOrder = order_input(
+    "TransactionOrder",
+    TransactionOrderField,
+    "How to sort a list of transactions.",
+    field="Only CREATED_AT exists today.",
+    direction="ASC: oldest first; DESC: newest first.",
+)
 
-    field = graphene.NonNull(TransactionOrderField, description="Only CREATED_AT exists today.")
-    direction = graphene.NonNull(OrderDirection, description="ASC: oldest first; DESC: newest first.")
 
-
-class TransactionNode(ModelNode, graphene.ObjectType):
+class TransactionNode(ModelNode):
     class Meta:
         name = "Transaction"
-        interfaces = (relay.Node,)
         description = (
             "Money moving from a sender to a receiver, or the record that it could not (status FAILED). Never "
             "deleted: a mistake is undone by a REVERSAL."
@@ -111,10 +111,9 @@ class TransactionNode(ModelNode, graphene.ObjectType):
         return reversals[-1] if reversals else None
 
 
-class EntryNode(ModelNode, graphene.ObjectType):
+class EntryNode(ModelNode):
     class Meta:
         name = "Entry"
-        interfaces = (relay.Node,)
         description = "One posting on one account: the debit or the credit half of a transaction."
 
     view_permission: ClassVar[str] = VIEW_TRANSACTION
