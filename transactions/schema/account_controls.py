@@ -5,8 +5,9 @@ They change what an account may do and live with the money path
 as it adds the Account's lists. The three status mutations share one input and
 one payload type (the contract's ``ChangeAccountStatusInput``/``Payload``):
 ``ChangeAccountStatus`` declares them, and ``FreezeAccount``, ``UnfreezeAccount``
-and ``CloseAccount`` are abstract subclasses that reuse its types (graphene makes
-no new ones for an abstract class) with their own ``action`` and service.
+and ``CloseAccount`` are abstract subclasses (``ChangeAccountStatus.doing``) that
+reuse its types (graphene makes no new ones for an abstract class) with their own
+``action`` and service.
 """
 
 from __future__ import annotations
@@ -56,29 +57,16 @@ class ChangeAccountStatus(LedgerMutation):
             cls._meta.output, args=cls._meta.arguments, resolver=cls.mutate, required=True, description=description
         )
 
-
-class FreezeAccount(ChangeAccountStatus):
-    class Meta:
-        abstract = True
-
-    action = "freezeAccount"
-    change = staticmethod(services.account_freeze)
+    @classmethod
+    def doing(cls, action: str, change: Callable[..., Account]) -> type[ChangeAccountStatus]:
+        """One of the status mutations: an abstract subclass, so graphene makes no new types for it."""
+        name = action[:1].upper() + action[1:]
+        return type(name, (cls,), {"Meta": {"abstract": True}, "action": action, "change": staticmethod(change)})
 
 
-class UnfreezeAccount(ChangeAccountStatus):
-    class Meta:
-        abstract = True
-
-    action = "unfreezeAccount"
-    change = staticmethod(services.account_unfreeze)
-
-
-class CloseAccount(ChangeAccountStatus):
-    class Meta:
-        abstract = True
-
-    action = "closeAccount"
-    change = staticmethod(services.account_close)
+FreezeAccount = ChangeAccountStatus.doing("freezeAccount", services.account_freeze)
+UnfreezeAccount = ChangeAccountStatus.doing("unfreezeAccount", services.account_unfreeze)
+CloseAccount = ChangeAccountStatus.doing("closeAccount", services.account_close)
 
 
 class SetCreditLimit(LedgerMutation):

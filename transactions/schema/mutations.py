@@ -82,8 +82,8 @@ DESCRIPTION = "Free text for the statement, up to 500 characters."
 IDEMPOTENCY_KEY = "Client-chosen key (1-255 chars): a retry with the same key never moves money twice."
 
 
-class TransactionSpec(graphene.InputObjectType):
-    """One transfer of a createTransactions batch: the fields of createTransaction."""
+class TransferFields:
+    """The fields of one transfer: createTransaction's input, and each TransactionSpec of createTransactions."""
 
     sender_account = graphene.NonNull(graphene.ID, description="Global ID of the sending Account.")
     receiver_account = graphene.NonNull(graphene.ID, description="Global ID of the receiving Account.")
@@ -96,20 +96,16 @@ class TransactionSpec(graphene.InputObjectType):
     hold_expires_at = DateTime(description=HOLD_EXPIRES_AT)
 
 
+class TransactionSpec(TransferFields, graphene.InputObjectType):
+    """One transfer of a createTransactions batch: the fields of createTransaction."""
+
+
 class CreateTransaction(LedgerMutation):
     class Meta:
         permission = ADD_TRANSACTION
 
-    class Input:
-        sender_account = graphene.NonNull(graphene.ID, description="Global ID of the sending Account.")
-        receiver_account = graphene.NonNull(graphene.ID, description="Global ID of the receiving Account.")
-        amount = graphene.NonNull(Decimal, description=AMOUNT)
-        type = graphene.NonNull(TransactionTypeEnum, description="PIX, TED, DOC or TRANSFER.")
-        description = graphene.String(description=DESCRIPTION)
-        idempotency_key = graphene.String(description=IDEMPOTENCY_KEY)
+    class Input(TransferFields):
         metadata = metadata_input(CREATE_METADATA + " Part of the idempotency fingerprint; never changes.")
-        capture_mode = capture_mode_argument()
-        hold_expires_at = DateTime(description=HOLD_EXPIRES_AT)
 
     transaction = graphene.Field(
         TransactionNode,
