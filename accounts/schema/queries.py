@@ -7,13 +7,11 @@ from typing import Any
 import graphene
 
 from accounts import selectors
-from accounts.models import Account
 from accounts.schema.types import AccountConnection, AccountKind, AccountOrder, AccountType
 from core.graphql.connection import Ordering, Page, paginate
 from core.graphql.enums import enum_value
-from core.graphql.loaders import current_loaders
 from core.graphql.metadata import FILTER_METADATA, metadata_input
-from core.graphql.node import decode_id
+from core.graphql.resolvers import by_id_field
 from core.metadata import metadata_pairs
 
 
@@ -25,11 +23,7 @@ def account_ordering(order_by: Any) -> Ordering:
 
 
 class AccountQueries(graphene.ObjectType):
-    account = graphene.Field(
-        AccountType,
-        id=graphene.Argument(graphene.NonNull(graphene.ID), description="An Account's global ID."),
-        description="One account; null when the ID names none.",
-    )
+    account = by_id_field(AccountType, "An Account's global ID.", "One account; null when the ID names none.")
     accounts = graphene.NonNull(
         AccountConnection,
         first=graphene.Int(),
@@ -43,12 +37,6 @@ class AccountQueries(graphene.ObjectType):
         description="Default order: createdAt ASC. `search` matches a name (case-insensitive substring) or a "
         "document (exact, normalized).",
     )
-
-    @staticmethod
-    def resolve_account(root: Any, info: graphene.ResolveInfo, id: str) -> Account | None:
-        pk = decode_id(id, "Account")
-        account = None if pk is None else selectors.account_get(pk)
-        return current_loaders().register([account])[0] if account else None
 
     @staticmethod
     def resolve_accounts(

@@ -17,6 +17,7 @@ from django.db.models import Model, QuerySet
 from graphene import relay
 
 from core.graphql.loaders import current_loaders
+from core.graphql.node import decode_id
 
 Resolver = Callable[[Any, Any], Any]
 
@@ -64,3 +65,24 @@ class ModelNode(graphene.ObjectType):
     @classmethod
     def get_nodes(cls, pks: set[int]) -> Sequence[Any]:
         return cls.by_pk(pks)
+
+
+def by_id_field(node: type[ModelNode], id_description: str, description: str) -> graphene.Field:
+    """The root field that reads one object of ``node`` by its global ID (``account``, ``transaction``).
+
+    An ID that names none of this type (unknown, malformed, another type's) answers
+    null, as ``node`` does; the object is loaded as ``node``/``nodes`` load it.
+    """
+    type_name = node._meta.name
+
+    def resolve(root: Any, info: Any, id: str) -> Any:
+        pk = decode_id(id, type_name)
+        found = node.get_nodes({pk}) if pk is not None else []
+        return current_loaders().register(found)[0] if found else None
+
+    return graphene.Field(
+        node,
+        id=graphene.Argument(graphene.NonNull(graphene.ID), description=id_description),
+        description=description,
+        resolver=resolve,
+    )

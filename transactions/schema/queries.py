@@ -7,23 +7,18 @@ from typing import Any
 import graphene
 
 from core.graphql.connection import Page
-from core.graphql.loaders import current_loaders
 from core.graphql.metadata import FILTER_METADATA, metadata_input
-from core.graphql.node import decode_id
+from core.graphql.resolvers import by_id_field
 from core.graphql.scalars import DateTime
-from transactions import selectors
 from transactions.feed import feed_page
-from transactions.models import Transaction
 from transactions.schema.connections import PAGE_ARGS, transactions_page
 from transactions.schema.enums import TransactionStatus, TransactionTypeEnum
 from transactions.schema.types import EntryConnection, TransactionConnection, TransactionNode, TransactionOrder
 
 
 class TransactionQueries(graphene.ObjectType):
-    transaction = graphene.Field(
-        TransactionNode,
-        id=graphene.Argument(graphene.NonNull(graphene.ID), description="A Transaction's global ID."),
-        description="One transaction; null when the ID names none.",
+    transaction = by_id_field(
+        TransactionNode, "A Transaction's global ID.", "One transaction; null when the ID names none."
     )
     transactions = graphene.Field(
         graphene.NonNull(TransactionConnection),
@@ -54,12 +49,6 @@ class TransactionQueries(graphene.ObjectType):
     @staticmethod
     def resolve_ledger_feed(root: Any, info: graphene.ResolveInfo, **page: Any) -> Page:
         return feed_page(**page)
-
-    @staticmethod
-    def resolve_transaction(root: Any, info: graphene.ResolveInfo, id: str) -> Transaction | None:
-        pk = decode_id(id, "Transaction")
-        found = selectors.transactions_by_pk({pk}) if pk is not None else []
-        return current_loaders().register(found)[0] if found else None
 
     @staticmethod
     def resolve_transactions(root: Any, info: graphene.ResolveInfo, **arguments: Any) -> Page:
