@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from audit.models import AuditEvent
-from core.counters import counter_total
+from core.counters import count_matching
 
 AUDIT_EVENTS = "audit_events"  # the counter audit/0004's trigger bumps for every event
 
@@ -29,23 +29,18 @@ def audit_event_list(
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
     """Events matching every filter given; ``actor`` in the API's form (``user:ana``, ``system:settle``)."""
-    events = AuditEvent.objects.all()
-    if action is not None:
-        events = events.filter(action=action)
-    if actor is not None:
-        events = events.filter(actor_label=actor.removeprefix("user:") if actor.startswith("user:") else actor)
-    if since is not None:
-        events = events.filter(created_at__gte=since)
-    if until is not None:
-        events = events.filter(created_at__lte=until)
-    return events
+    lookups = {
+        "action": action,
+        "actor_label": None if actor is None else actor.removeprefix("user:"),
+        "created_at__gte": since,
+        "created_at__lte": until,
+    }
+    return AuditEvent.objects.filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
 
 
 def audit_event_count(**filters: object) -> int:
     """O(1) from the counter when unfiltered; a COUNT otherwise."""
-    if all(value is None for value in filters.values()):
-        return counter_total(AUDIT_EVENTS)
-    return audit_event_list(**filters).count()  # type: ignore[arg-type]
+    return count_matching(AUDIT_EVENTS, audit_event_list, filters)
 
 
 def events_about(label: str) -> QuerySet[AuditEvent]:

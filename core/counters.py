@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from core.models import Counter
 
@@ -39,3 +41,13 @@ def counter_add(name: str, amount: int = 1) -> None:
 
 def counter_total(name: str) -> int:
     return int(Counter.objects.filter(name=name).aggregate(total=Sum("value"))["total"] or 0)
+
+
+def count_matching(name: str, matching: Callable[..., QuerySet[Any]], filters: Mapping[str, object]) -> int:
+    """How many rows ``matching(**filters)`` holds: counter ``name``'s O(1) total when no filter is given.
+
+    A list's total is asked on every page; only a filtered one pays for a COUNT.
+    """
+    if all(value is None for value in filters.values()):
+        return counter_total(name)
+    return matching(**filters).count()

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
-from core.counters import TRANSACTIONS, counter_total
+from core.counters import TRANSACTIONS, count_matching
 from core.metadata import Pairs, with_metadata
 from transactions.models import Entry, Transaction
 
@@ -57,9 +57,7 @@ def transaction_list(
 
 def transaction_count(**filters: object) -> int:
     """O(1) from the counters when unfiltered; an indexed COUNT otherwise."""
-    if all(value is None for value in filters.values()):
-        return counter_total(TRANSACTIONS)
-    return transaction_list(**filters).count()  # type: ignore[arg-type]
+    return count_matching(TRANSACTIONS, transaction_list, filters)
 
 
 def account_transaction_total(account: Account, direction: str) -> int:
