@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deep",
         type=int,
-        default=None,
         help="transactions in the ledger before the deep-page reads (default 1,000,000; quick 20,000)",
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"), help="where to write the table")
