@@ -1,7 +1,8 @@
 """The database itself refuses to rewrite history (docs/INVARIANTS.md): the SQL of each migration, per vendor.
 
 Entries are append-only; transactions are never deleted and never change
-sender, receiver, amount or type; neither table can be truncated. Installed
+sender, receiver, amount, type, metadata, capture mode or hold expiry;
+neither table can be truncated. Installed
 for PostgreSQL and SQLite alike, so a raw SQL ``UPDATE`` or ``DELETE`` fails
 whatever code sends it. ``verify_ledger`` checks the triggers named here are
 installed and enabled.
@@ -148,6 +149,44 @@ SQLITE_REBUILT = VendorSQL(
 )
 
 
-SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD, METADATA_IMMUTABLE)
+# transactions/0008: how a transaction was authorized (captureMode, holdExpiresAt) is set at creation and never
+# changes: a hold's expiry rewritten in place would keep money held, or release it, against what was agreed.
+HOLD_TERMS_IMMUTABLE = VendorSQL(
+    forward={
+        "postgresql": (
+            """
+CREATE OR REPLACE FUNCTION ledger_refuse_hold_terms_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: a transaction never changes its capture mode or hold expiry'
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+CREATE TRIGGER transaction_hold_terms_immutable BEFORE UPDATE OF capture_mode, hold_expires_at
+    ON transactions_transaction FOR EACH ROW
+    WHEN (NEW.capture_mode IS DISTINCT FROM OLD.capture_mode
+          OR NEW.hold_expires_at IS DISTINCT FROM OLD.hold_expires_at)
+    EXECUTE FUNCTION ledger_refuse_hold_terms_change();
+""",
+        ),
+        "sqlite": (
+            """CREATE TRIGGER transaction_hold_terms_immutable
+       BEFORE UPDATE OF capture_mode, hold_expires_at ON transactions_transaction
+       WHEN NEW.capture_mode IS NOT OLD.capture_mode OR NEW.hold_expires_at IS NOT OLD.hold_expires_at
+       BEGIN SELECT RAISE(ABORT, 'ledger: a transaction never changes its capture mode or hold expiry'); END""",
+        ),
+    },
+    backward={
+        "postgresql": (
+            """
+DROP TRIGGER IF EXISTS transaction_hold_terms_immutable ON transactions_transaction;
+DROP FUNCTION IF EXISTS ledger_refuse_hold_terms_change();
+""",
+        ),
+        "sqlite": ("DROP TRIGGER IF EXISTS transaction_hold_terms_immutable",),
+    },
+)
+
+
+SCRIPTS = (APPEND_ONLY, TRUNCATE_GUARD, METADATA_IMMUTABLE, HOLD_TERMS_IMMUTABLE)
 # Every history trigger of the ledger, both apps': what verify_ledger expects on each vendor.
 ALL_SCRIPTS = (*audit_triggers.SCRIPTS, *SCRIPTS)

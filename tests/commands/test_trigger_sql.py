@@ -96,6 +96,7 @@ def test_verify_ledger_expects_exactly_the_triggers_the_migrations_create() -> N
         ("transactions_transaction", "transaction_no_truncate"),
         ("audit_auditevent", "audit_event_no_truncate"),
         ("transactions_transaction", "transaction_metadata_immutable"),
+        ("transactions_transaction", "transaction_hold_terms_immutable"),
     }
     assert verification.expected_triggers("sqlite") == {
         ("transactions_entry", "entry_no_update"),
@@ -105,6 +106,7 @@ def test_verify_ledger_expects_exactly_the_triggers_the_migrations_create() -> N
         ("audit_auditevent", "audit_event_no_update"),
         ("audit_auditevent", "audit_event_no_delete"),
         ("transactions_transaction", "transaction_metadata_immutable"),
+        ("transactions_transaction", "transaction_hold_terms_immutable"),
     }
 
 

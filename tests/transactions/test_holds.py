@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -269,3 +270,22 @@ def test_settlement_expires_a_lapsed_hold_and_never_captures_one(pair: tuple[Acc
     assert (event.outcome, event.actor_label) == ("EXPIRED", "system:settle")
     assert transactions_settle_due() == 0  # once
     assert_ledger_verifies()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("capture_mode", "'AUTOMATIC'"), ("hold_expires_at", "NULL"), ("hold_expires_at", "'2999-01-01 00:00:00+00'")],
+)
+def test_the_database_refuses_to_change_a_holds_terms(pair: tuple[Account, Account], column: str, value: str) -> None:
+    """A hold's capture mode and expiry are set at creation: not even a raw UPDATE moves them."""
+    a, b = pair
+    held = transfer_create(spec=manual(a, b, 500)).transaction
+    assert held is not None
+    with (
+        pytest.raises(DatabaseError, match="never changes its capture mode or hold expiry"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"UPDATE transactions_transaction SET {column} = {value} WHERE id = %s", [held.pk])
+    stored = Transaction.objects.get(pk=held.pk)
+    assert (stored.capture_mode, stored.hold_expires_at) == ("MANUAL", held.hold_expires_at)
