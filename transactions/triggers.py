@@ -96,38 +96,50 @@ DROP TRIGGER IF EXISTS entry_no_truncate ON transactions_entry;
     },
 )
 
-# transactions/0005: a transaction's metadata is set at creation and never changes (records.md), like its parties.
-# A trigger of its own, so 0002's SQL stays as it was installed.
-METADATA_IMMUTABLE = VendorSQL(
-    forward={
-        "postgresql": (
-            """
-CREATE OR REPLACE FUNCTION ledger_refuse_metadata_change() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def _frozen_columns(trigger: str, function: str, columns: tuple[str, ...], what: str) -> VendorSQL:
+    """A trigger refusing any UPDATE that changes ``columns`` of a transaction, set once at its creation."""
+    changed = ", ".join(columns)
+    differs = " OR ".join(f"NEW.{column} IS DISTINCT FROM OLD.{column}" for column in columns)
+    differs_sqlite = " OR ".join(f"NEW.{column} IS NOT OLD.{column}" for column in columns)
+    message = f"ledger: a transaction never changes its {what}"
+    return VendorSQL(
+        forward={
+            "postgresql": (
+                f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'ledger: a transaction never changes its metadata'
+    RAISE EXCEPTION '{message}'
         USING ERRCODE = 'integrity_constraint_violation';
 END
 $$;
-CREATE TRIGGER transaction_metadata_immutable BEFORE UPDATE OF metadata ON transactions_transaction
-    FOR EACH ROW WHEN (NEW.metadata IS DISTINCT FROM OLD.metadata)
-    EXECUTE FUNCTION ledger_refuse_metadata_change();
+CREATE TRIGGER {trigger} BEFORE UPDATE OF {changed} ON transactions_transaction
+    FOR EACH ROW WHEN ({differs})
+    EXECUTE FUNCTION {function}();
 """,
-        ),
-        "sqlite": (
-            """CREATE TRIGGER transaction_metadata_immutable BEFORE UPDATE OF metadata ON transactions_transaction
-       WHEN NEW.metadata IS NOT OLD.metadata
-       BEGIN SELECT RAISE(ABORT, 'ledger: a transaction never changes its metadata'); END""",
-        ),
-    },
-    backward={
-        "postgresql": (
-            """
-DROP TRIGGER IF EXISTS transaction_metadata_immutable ON transactions_transaction;
-DROP FUNCTION IF EXISTS ledger_refuse_metadata_change();
+            ),
+            "sqlite": (
+                f"""CREATE TRIGGER {trigger} BEFORE UPDATE OF {changed} ON transactions_transaction
+       WHEN {differs_sqlite}
+       BEGIN SELECT RAISE(ABORT, '{message}'); END""",
+            ),
+        },
+        backward={
+            "postgresql": (
+                f"""
+DROP TRIGGER IF EXISTS {trigger} ON transactions_transaction;
+DROP FUNCTION IF EXISTS {function}();
 """,
-        ),
-        "sqlite": ("DROP TRIGGER IF EXISTS transaction_metadata_immutable",),
-    },
+            ),
+            "sqlite": (f"DROP TRIGGER IF EXISTS {trigger}",),
+        },
+    )
+
+
+# transactions/0005: a transaction's metadata is set at creation and never changes (records.md), like its parties.
+# A trigger of its own, so 0002's SQL stays as it was installed.
+METADATA_IMMUTABLE = _frozen_columns(
+    "transaction_metadata_immutable", "ledger_refuse_metadata_change", ("metadata",), "metadata"
 )
 
 
@@ -151,39 +163,11 @@ SQLITE_REBUILT = VendorSQL(
 
 # transactions/0008: how a transaction was authorized (captureMode, holdExpiresAt) is set at creation and never
 # changes: a hold's expiry rewritten in place would keep money held, or release it, against what was agreed.
-HOLD_TERMS_IMMUTABLE = VendorSQL(
-    forward={
-        "postgresql": (
-            """
-CREATE OR REPLACE FUNCTION ledger_refuse_hold_terms_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'ledger: a transaction never changes its capture mode or hold expiry'
-        USING ERRCODE = 'integrity_constraint_violation';
-END
-$$;
-CREATE TRIGGER transaction_hold_terms_immutable BEFORE UPDATE OF capture_mode, hold_expires_at
-    ON transactions_transaction FOR EACH ROW
-    WHEN (NEW.capture_mode IS DISTINCT FROM OLD.capture_mode
-          OR NEW.hold_expires_at IS DISTINCT FROM OLD.hold_expires_at)
-    EXECUTE FUNCTION ledger_refuse_hold_terms_change();
-""",
-        ),
-        "sqlite": (
-            """CREATE TRIGGER transaction_hold_terms_immutable
-       BEFORE UPDATE OF capture_mode, hold_expires_at ON transactions_transaction
-       WHEN NEW.capture_mode IS NOT OLD.capture_mode OR NEW.hold_expires_at IS NOT OLD.hold_expires_at
-       BEGIN SELECT RAISE(ABORT, 'ledger: a transaction never changes its capture mode or hold expiry'); END""",
-        ),
-    },
-    backward={
-        "postgresql": (
-            """
-DROP TRIGGER IF EXISTS transaction_hold_terms_immutable ON transactions_transaction;
-DROP FUNCTION IF EXISTS ledger_refuse_hold_terms_change();
-""",
-        ),
-        "sqlite": ("DROP TRIGGER IF EXISTS transaction_hold_terms_immutable",),
-    },
+HOLD_TERMS_IMMUTABLE = _frozen_columns(
+    "transaction_hold_terms_immutable",
+    "ledger_refuse_hold_terms_change",
+    ("capture_mode", "hold_expires_at"),
+    "capture mode or hold expiry",
 )
 
 

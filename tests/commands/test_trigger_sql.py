@@ -35,6 +35,13 @@ PINNED = {
         ("sqlite", "forward"): hashlib.sha256(b"").hexdigest(),  # SQLite has no TRUNCATE
         ("sqlite", "backward"): hashlib.sha256(b"").hexdigest(),
     },
+    # Written with the SQL in transactions/triggers.py (issue 11's hold terms, after issue 13).
+    "transactions.migrations.0008_hold_terms_immutable": {
+        ("postgresql", "forward"): "95a5b14bb68fefba87dbf89497e4ce0fecdf2e217aa9f0778b98daa202da9167",
+        ("postgresql", "backward"): "53d3d2f380dfdfc1af64718acb7074b4957175e58dc57b4a1330ef621387b59c",
+        ("sqlite", "forward"): "835a1712edf8279cb57ea450e2ca6759000cdee630e751adb94930cd1013086c",
+        ("sqlite", "backward"): "308806fe6ea65c30d410ad6fe98743454df993a6b87f98039c89e743030fc568",
+    },
     "audit.migrations.0002_append_only_triggers": {
         ("postgresql", "forward"): "b8ca165149444db77f23d14d7b1dfac78ad3cbfbd3cf05b1fd00f1aa3f050af3",
         ("postgresql", "backward"): "b8cf609916e28d817d26ec2ee36bf2f19473a53f8bec6d7471469bc3dc2ce013",
