@@ -1,12 +1,15 @@
-"""Helpers for the money-controls tests: MANUAL specs and a hold made to lapse now."""
+"""Helpers for the money-controls tests: MANUAL specs, a hold made to lapse now, the error a call raises."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+import pytest
 from django.db import connection
 
 from accounts.models import Account
+from core.errors import LedgerError
 from transactions.models import Transaction
 from transactions.services import TransferSpec
 from transactions.triggers import HOLD_TERMS_IMMUTABLE
@@ -40,3 +43,10 @@ def expire_now(tx: Transaction) -> None:
             else:
                 (create,) = HOLD_TERMS_IMMUTABLE.forward["sqlite"]
                 cursor.execute(create)
+
+
+def refused(run: Callable[..., object]) -> LedgerError:
+    """The ``LedgerError`` that ``run`` raises (the test fails if it raises none)."""
+    with pytest.raises(LedgerError) as caught:
+        run()
+    return caught.value

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.auth.models import Permission, User
 
 from accounts.models import SETTLEMENT_ACCOUNT_ID, Account
 from audit.models import AuditEvent
-from core.errors import ErrorCode, LedgerError
+from core.errors import ErrorCode
 from tests.factories import make_account
 from tests.ledger_checks import assert_ledger_verifies
-from tests.support_money import manual
+from tests.support_money import manual, refused
 from transactions.models import Transaction
 from transactions.services import (
     TransferSpec,
@@ -28,12 +26,6 @@ from transactions.services import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(run: Any) -> LedgerError:
-    with pytest.raises(LedgerError) as caught:
-        run()
-    return caught.value
 
 
 def fresh(account: Account) -> Account:

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from audit.models import AuditEvent
-from core.errors import ErrorCode, LedgerError
+from core.errors import ErrorCode
 from tests.factories import make_account
 from tests.ledger_checks import assert_books_balance, assert_ledger_verifies
-from tests.support_money import expire_now, manual
+from tests.support_money import expire_now, manual, refused
 from transactions.models import Transaction
 from transactions.services import (
     TransferSpec,
@@ -39,12 +39,6 @@ def pair(settlement: Account) -> tuple[Account, Account]:
 
 def refresh(*accounts: Account) -> list[Account]:
     return [Account.objects.get(pk=a.pk) for a in accounts]
-
-
-def code_of(run: Any) -> LedgerError:
-    with pytest.raises(LedgerError) as caught:
-        run()
-    return caught.value
 
 
 # --- creating a hold -----------------------------------------------------------------------
@@ -87,7 +81,7 @@ def test_a_chosen_expiry_is_kept(pair: tuple[Account, Account]) -> None:
 
 @pytest.mark.parametrize("kind", ["TED", "DOC"])
 def test_manual_is_refused_for_ted_and_doc(pair: tuple[Account, Account], kind: str) -> None:
-    error = code_of(lambda: transfer_create(spec=manual(*pair, 100, kind)))
+    error = refused(lambda: transfer_create(spec=manual(*pair, 100, kind)))
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "captureMode")
     assert not Transaction.objects.filter(type=kind).exists()
 
@@ -104,7 +98,7 @@ def test_a_bad_hold_expiry_is_invalid_input(pair: tuple[Account, Account], mode:
     a, b = pair
     spec = TransferSpec(a.pk, b.pk, 100, "PIX", capture_mode=mode, hold_expires_at=timezone.now() + offset)
     count = Transaction.objects.count()
-    error = code_of(lambda: transfer_create(spec=spec))
+    error = refused(lambda: transfer_create(spec=spec))
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "holdExpiresAt")
     assert Transaction.objects.count() == count
 
@@ -180,7 +174,7 @@ def test_capturing_more_than_held_is_amount_too_large_and_changes_nothing(pair: 
     a, b = pair
     hold = transfer_create(spec=manual(a, b, 3_000)).transaction
     assert hold is not None
-    error = code_of(lambda: transaction_capture(transaction_id=hold.pk, amount=3_001))
+    error = refused(lambda: transaction_capture(transaction_id=hold.pk, amount=3_001))
     assert (error.code, error.field) == (ErrorCode.AMOUNT_TOO_LARGE, "amount")
     assert Transaction.objects.get(pk=hold.pk).status == "PENDING"
     assert refresh(a)[0].held == 3_000
@@ -195,13 +189,13 @@ def test_only_a_pending_manual_transaction_is_capturable(pair: tuple[Account, Ac
     assert pix is not None and ted is not None and hold is not None
     transaction_capture(transaction_id=hold.pk)
     for tx in (pix, ted, hold):  # COMPLETED; PENDING but AUTOMATIC; already captured
-        error = code_of(lambda tx=tx: transaction_capture(transaction_id=tx.pk))
+        error = refused(lambda tx=tx: transaction_capture(transaction_id=tx.pk))
         assert (error.code, error.field) == (ErrorCode.NOT_CAPTURABLE, "transactionId")
     assert Transaction.objects.get(pk=ted.pk).status == "PENDING"
 
 
 def test_capturing_an_unknown_transaction_is_not_found(settlement: Account) -> None:
-    error = code_of(lambda: transaction_capture(transaction_id=10**9))
+    error = refused(lambda: transaction_capture(transaction_id=10**9))
     assert error.code == ErrorCode.TRANSACTION_NOT_FOUND
 
 
@@ -212,7 +206,7 @@ def test_a_capture_at_or_after_hold_expires_at_is_hold_expired_and_changes_nothi
     hold = transfer_create(spec=manual(a, b, 3_000)).transaction
     assert hold is not None
     expire_now(hold)
-    error = code_of(lambda: transaction_capture(transaction_id=hold.pk))
+    error = refused(lambda: transaction_capture(transaction_id=hold.pk))
     assert (error.code, error.field) == (ErrorCode.HOLD_EXPIRED, "transactionId")
     stored = Transaction.objects.get(pk=hold.pk)
     assert (stored.status, stored.captured_amount) == ("PENDING", None)
@@ -230,9 +224,9 @@ def test_a_capture_with_an_idempotency_key_replays_and_refuses_a_different_input
     again = transaction_capture(transaction_id=hold.pk, amount=2_000, idempotency_key="cap-1")
     assert (again.pk, again.captured_amount) == (first.pk, 2_000)
     assert refresh(b)[0].balance == 2_000  # moved once
-    different = code_of(lambda: transaction_capture(transaction_id=hold.pk, amount=1_000, idempotency_key="cap-1"))
+    different = refused(lambda: transaction_capture(transaction_id=hold.pk, amount=1_000, idempotency_key="cap-1"))
     assert different.code == ErrorCode.IDEMPOTENCY_KEY_REUSED
-    elsewhere = code_of(lambda: transaction_capture(transaction_id=other.pk, idempotency_key="cap-1"))
+    elsewhere = refused(lambda: transaction_capture(transaction_id=other.pk, idempotency_key="cap-1"))
     assert elsewhere.code == ErrorCode.IDEMPOTENCY_KEY_REUSED
     assert Transaction.objects.get(pk=other.pk).status == "PENDING"
 
@@ -248,7 +242,7 @@ def test_cancel_voids_a_manual_hold(pair: tuple[Account, Account]) -> None:
     stored = Transaction.objects.get(pk=hold.pk)
     assert (stored.status, stored.failure_reason, stored.captured_amount) == ("FAILED", "CANCELLED", None)
     assert refresh(a)[0].held == 0
-    assert code_of(lambda: transaction_capture(transaction_id=hold.pk)).code == ErrorCode.NOT_CAPTURABLE
+    assert refused(lambda: transaction_capture(transaction_id=hold.pk)).code == ErrorCode.NOT_CAPTURABLE
 
 
 def test_settlement_expires_a_lapsed_hold_and_never_captures_one(pair: tuple[Account, Account]) -> None:

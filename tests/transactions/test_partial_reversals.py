@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
-from core.errors import ErrorCode, LedgerError
+from core.errors import ErrorCode
 from tests.factories import make_account
 from tests.ledger_checks import assert_books_balance, assert_ledger_verifies
-from tests.support_money import manual
+from tests.support_money import manual, refused
 from transactions.models import Transaction
 from transactions.services import (
     TransferSpec,
@@ -34,12 +34,6 @@ def payment(settlement: Account) -> Transaction:
 
 def balances(tx: Transaction) -> tuple[int, int]:
     return Account.objects.get(pk=tx.sender_id).balance, Account.objects.get(pk=tx.receiver_id).balance
-
-
-def refused(run: object) -> LedgerError:
-    with pytest.raises(LedgerError) as caught:
-        run()  # type: ignore[operator]
-    return caught.value
 
 
 def test_a_partial_reversal_moves_that_amount_back_and_the_original_stays_completed(payment: Transaction) -> None:
