@@ -81,7 +81,7 @@ def _update(
         raise LedgerError(ErrorCode.ACCOUNT_NOT_FOUND, "No account has this ID.", "accountId")
     if account.kind == AccountKind.SETTLEMENT:
         raise LedgerError(ErrorCode.INVALID_INPUT, "The settlement account cannot be changed.", "accountId")
-    _check_not_closed(account)
+    check_not_closed(account)
     old = {"name": account.name, "metadata": entries_of(account.metadata)}
     if name is not None:
         account.name = name
@@ -93,10 +93,10 @@ def _update(
     return account
 
 
-def _check_not_closed(account: Account) -> None:
-    """A CLOSED account is final: its name and metadata change no more either."""
+def check_not_closed(account: Account) -> None:
+    """A CLOSED account is final: its name, metadata, status and credit limit change no more."""
     if account.status == AccountStatus.CLOSED:
-        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed.", "accountId")
+        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed, for good.", "accountId")
 
 
 def _check_permissions(actor: Any, initial_balance: object) -> None:

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import MAX_STATUS_REASON, Account, AccountKind, AccountStatus
+from accounts.services import check_not_closed
 from audit.services import audit_event_build, audited_refusals
 from core.db import retrying_atomic
 from core.errors import ErrorCode, LedgerError
@@ -75,8 +76,7 @@ def _apply_status(operation: str, account_id: int, reason: str, actor: Any) -> A
     if before == target:  # asking for the status it has: nothing changes, and that is no error
         book.save(events=[_status_event(actor, operation, account, "UNCHANGED", before, reason)])
         return account
-    if before == AccountStatus.CLOSED:
-        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed, for good.", "accountId")
+    check_not_closed(account)
     assert before in leaves_from
     if target == AccountStatus.CLOSED:
         _check_empty(account)
@@ -137,8 +137,7 @@ def account_set_credit_limit(*, account_id: int, credit_limit: int, actor: Any =
 def _apply_limit(account_id: int, credit_limit: int, actor: Any) -> Account:
     book = AccountBook.lock([account_id])
     account = _controlled(book, account_id)
-    if account.status == AccountStatus.CLOSED:
-        raise LedgerError(ErrorCode.ACCOUNT_CLOSED, "The account is closed, for good.", "accountId")
+    check_not_closed(account)
     used = max(0, -account.available)
     if credit_limit < used:
         raise LedgerError(
