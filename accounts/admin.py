@@ -74,12 +74,6 @@ def balance_at(account: Account, instant: datetime) -> tuple[int, int | None]:
     return (last[0], last[1]) if last else (0, None)
 
 
-def counterparty(entry: Any) -> Account:
-    """The other side of an entry's transaction: the receiver for the sender's entry, the sender otherwise."""
-    transaction = entry.transaction
-    return transaction.receiver if transaction.sender_id == entry.account_id else transaction.sender
-
-
 def status_action(service: str, done: str, description: str) -> Callable[..., None]:
     """An account status change (freeze, unfreeze, close) as an action: ``transactions.services.<service>``
     on each selected account, with the form's reason and the staff member as actor.
@@ -224,7 +218,7 @@ class AccountAdmin(SearchByTerm, ReadOnlyAdmin):
                     instant(entry.created_at),
                     change_link(entry.transaction, f"#{entry.transaction_id}"),
                     entry.transaction.type,
-                    change_link(counterparty(entry)),
+                    change_link(entry.counterparty),
                     entry.transaction.description or "—",
                     money_cell(entry.amount),
                     money_cell(entry.balance_after),

@@ -219,3 +219,9 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}#{self.sequence} {self.amount:+d}"
+
+    @property
+    def counterparty(self) -> Account:
+        """The other side of the entry's transaction: the receiver for the sender's entry, the sender otherwise."""
+        tx = self.transaction
+        return tx.receiver if tx.sender_id == self.account_id else tx.sender
