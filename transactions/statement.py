@@ -36,6 +36,18 @@ HEADER = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """A client's text (a name, a description, metadata) as a cell a spreadsheet shows and never evaluates.
+
+    A cell starting with ``=``, ``+``, ``-`` or ``@`` is a formula to Excel and LibreOffice
+    (CSV injection, OWASP): such text gets a leading apostrophe. Amounts are ours and keep their sign.
+    """
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def statement_rows(account: Account, since: datetime | None, until: datetime | None) -> Iterator[list[str]]:
     """The CSV rows (header first) of ``account``'s entries posted within [since, until]."""
     entries = Entry.objects.filter(account=account).select_related(
@@ -47,8 +59,7 @@ def statement_rows(account: Account, since: datetime | None, until: datetime | N
         entries = entries.filter(created_at__lte=until)
     yield list(HEADER)
     for entry in entries.order_by("sequence").iterator(chunk_size=2000):
-        tx = entry.transaction
-        other = tx.receiver if tx.sender_id == entry.account_id else tx.sender
+        tx, other = entry.transaction, entry.counterparty
         yield [
             str(entry.sequence),
             entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -56,12 +67,12 @@ def statement_rows(account: Account, since: datetime | None, until: datetime | N
             tx.type,
             tx.status,
             str(other.pk),
-            other.name,
+            as_text(other.name),
             other.document,
-            tx.description,
+            as_text(tx.description),
             format_amount(entry.amount),
             format_amount(entry.balance_after),
-            json.dumps(entries_of(tx.metadata), ensure_ascii=False) if tx.metadata else "",
+            json.dumps(entries_of(tx.metadata), ensure_ascii=False) if tx.metadata else "",  # starts with "["
         ]
 
 

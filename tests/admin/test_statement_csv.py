@@ -68,6 +68,15 @@ def test_each_row_names_its_counterparty_type_and_metadata(viewer_client: Client
     assert {r["counterparty_name"] for r in rows} == {"Settlement", "Bob", "Carol"}
 
 
+def test_a_clients_text_never_reaches_a_spreadsheet_as_a_formula(viewer_client: Client, alice: Account) -> None:
+    """CSV injection: a name or description starting like a formula is kept as text, amounts keep their sign."""
+    mallory = make_account(0, name='=HYPERLINK("http://evil.example","x")')
+    transfer_create(spec=TransferSpec(alice.pk, mallory.pk, 10, "PIX", "@SUM(1+1)"))
+    row = download(viewer_client, alice)[-1]
+    assert row["counterparty_name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert (row["description"], row["amount"]) == ("'@SUM(1+1)", "-0.10")
+
+
 def test_a_date_range_keeps_its_entries_and_still_adds_up(viewer_client: Client, alice: Account) -> None:
     today = timezone.localdate()
     rows = download(viewer_client, alice, since=str(today), until=str(today))
