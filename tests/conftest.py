@@ -18,6 +18,21 @@ from tests.http.conftest import Api
 SETTLEMENT_DOCUMENT = "00000000000191"
 
 
+@pytest.fixture
+def ids_from_one() -> None:
+    """For a ``reset_sequences`` test whose expected ids start at 1 (the README's, the seed's).
+
+    reset_sequences restarts every sequence, core_counter's too. When such a test runs
+    first, the counter rows the migration seeded are still there (later tests see them
+    flushed), and the next counter insert would collide: start that sequence past them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('core_counter', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+            "FROM core_counter"
+        )
+
+
 def ensure_settlement_account() -> Account:
     """The migration creates it; a transactional test's flush removes it, so put it back."""
     account, created = Account.objects.get_or_create(

@@ -20,7 +20,7 @@ CREATE_ACCOUNT = """mutation($name: String!, $doc: String!, $balance: Decimal) {
 # the append-only triggers refuse (PostgreSQL truncates).
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
-def test_the_seed_examples_work_as_written(api: Api) -> None:
+def test_the_seed_examples_work_as_written(ids_from_one: None, api: Api) -> None:
     first = api.data(
         'mutation { createAccount(input: {name: "João", document: "529.982.247-25", balance: 1000}) '
         "{ account { id name balance } errors { code } } }"

@@ -170,7 +170,7 @@ def test_the_answer_checks_can_fail() -> None:
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
-def test_the_readme_tour_works_pasted_line_by_line_on_another_port_and_answers_as_written() -> None:
+def test_the_readme_tour_works_pasted_line_by_line_on_another_port_and_answers_as_written(ids_from_one: None) -> None:
     ensure_settlement_account()
     blocks = tour_blocks(README.read_text())
     lines = [line for block in blocks for line in block.lines]
