@@ -1,4 +1,4 @@
-# The ledger's production image: nginx in front of gunicorn (python -m ledger_project.serve,
+# The ledger's production image: nginx in front of granian (python -m ledger_project.serve,
 # what `make serve` runs), as a non-root user.
 #   docker build -t ledger .
 #   docker run --env-file .env -p 8000:8000 ledger
@@ -29,7 +29,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
-# nginx is the HTTP server clients reach: it buffers whole requests before gunicorn spends
+# nginx is the HTTP server clients reach: it buffers whole requests before granian spends
 # a thread on them (docs/OPERATIONS.md, Slow clients and timeouts). Debian's build; it runs
 # unprivileged, with its config, socket and scratch files in a private directory under /tmp.
 # (nginx-light is bookworm's smallest flavour; on trixie and later install `nginx`.)
@@ -49,5 +49,5 @@ RUN SECRET_KEY=collectstatic-build-step-only python manage.py collectstatic --no
     && python -m compileall -q /app
 USER ledger:ledger
 EXPOSE 8000
-# serve.py reads HOST, PORT and NGINX_*; gunicorn.conf.py GUNICORN_WORKERS, GUNICORN_THREADS, LOG_FORMAT, ...
+# serve.py reads HOST, PORT, NGINX_*, LEDGER_APP_SERVER and GRANIAN_*; gunicorn.conf.py GUNICORN_* (LEDGER_APP_SERVER=gunicorn).
 CMD ["python", "-m", "ledger_project.serve"]

@@ -94,7 +94,7 @@ def section(results: list[Measurement], command: str) -> list[str]:
         HEADING,
         "",
         f"Command: `{command}`. The same transfer mutation (`bench/http.py` TRANSFER, distinct accounts) over",
-        "HTTP to gunicorn (2 workers x 4 threads), sent as text or named by `documentId` (stored beforehand),",
+        "HTTP to granian (2 workers x 4 blocking threads), sent as text or named by `documentId` (stored beforehand),",
         f"{ROUNDS} alternating rounds each; the table gives the medians of the rounds. Written "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{machine()['commit']}`, load average "
         f"{os.getloadavg()[0]:.1f} at the end (the machine is shared: compare the two columns, not the figures "

@@ -1,4 +1,4 @@
-"""Over HTTP, the way production runs it: gunicorn, API keys, GraphQL POSTs.
+"""Over HTTP, the way production runs it: granian, API keys, GraphQL POSTs.
 
 The load generator is ours and small (stdlib threads, one keep-alive
 connection each) and counts only correct answers. It shares the two cores
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import ROOT, Measurement
+from ledger_project import serve
 
 TRANSFER = (
     "mutation($a: ID!, $b: ID!) { createTransaction(input: {senderAccount: $a, receiverAccount: $b, "
@@ -40,12 +41,12 @@ STATEMENT = (
 
 
 class Server:
-    """The app served on 127.0.0.1:``port``: gunicorn with ``workers`` x ``threads`` (production's
-    gthread setup, as gunicorn.conf.py reads it), or ``kind="granian"``: granian's WSGI interface with
-    ``workers`` processes of ``threads`` blocking threads each."""
+    """The app served on 127.0.0.1:``port``: granian's WSGI interface (production's app server,
+    without the nginx in front) with ``workers`` processes of ``threads`` blocking threads each, or
+    ``kind="gunicorn"``: gunicorn with ``workers`` x ``threads`` (gthread, as gunicorn.conf.py reads it)."""
 
     def __init__(
-        self, database_url: str, port: int = 8091, *, kind: str = "gunicorn", workers: int = 2, threads: int = 4
+        self, database_url: str, port: int = 8091, *, kind: str = "granian", workers: int = 2, threads: int = 4
     ) -> None:
         self.port, self.kind, self.workers, self.threads = port, kind, workers, threads
         self.env = {
@@ -69,14 +70,15 @@ class Server:
         return f"{self.kind}, {self.workers} workers x {self.threads} {unit}"
 
     def command(self) -> list[str]:
-        bin_dir = Path(sys.executable).parent
         if self.kind == "granian":
-            return [
-                str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(self.workers), "--blocking-threads", str(self.threads), "--no-access-log",
-                "--log-level", "warning", "ledger_project.wsgi:application",
-            ]  # fmt: skip
-        return [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"]
+            config = serve.ServeConfig(
+                granian_workers=self.workers,
+                granian_blocking_threads=self.threads,
+                granian_backpressure=self.threads,
+                log_level="WARNING",
+            )
+            return serve.granian_command(config, ["--host", "127.0.0.1", "--port", str(self.port)])
+        return [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"]
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(

@@ -274,7 +274,7 @@ def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str
         return next(m for m in results if m.name.startswith(prefix))
 
     lines = [
-        "## Over HTTP (gunicorn, 2 workers x 4 threads; the load generator shares the machine)",
+        "## Over HTTP (granian, 2 workers x 4 blocking threads; the load generator shares the machine)",
         "",
         "| measurement | throughput | x pgbench | p50 ms | p99 ms | errors |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -292,7 +292,7 @@ def http_section(pgbench_tps: float, results: list[Measurement], facts: dict[str
         + "; ".join(f"{k}: {v}" for k, v in statements.items())
         + ".",
         "",
-        f"Largest gunicorn worker RSS after the run: {facts['rss_mb']:.0f} MB.",
+        f"Largest granian worker RSS after the run: {facts['rss_mb']:.0f} MB.",
         "",
     ]
     single_32 = find("createTransaction over HTTP, 32 client(s), distinct")

@@ -17,9 +17,9 @@ from bench.harness import Measurement, pg_url, ratio
 
 CANDIDATES = [
     ("gunicorn", 5, 2),  # production's default on 2 cores (gunicorn.conf.py: 2 x cores + 1, 2 threads)
-    ("gunicorn", 2, 4),  # what make bench has measured so far
+    ("gunicorn", 2, 4),  # what make bench measured until granian won
     ("gunicorn", 2, 8),
-    ("granian", 2, 4),
+    ("granian", 2, 4),  # production's default on 2 cores (ledger_project/serve.py), and make bench's
 ]
 
 

@@ -4,7 +4,7 @@ pytest-django's ``live_server`` runs Django's development server inside the test
 process with the test settings; these run what production runs, in a process of
 their own, with an environment of its own (plain HTTP on the loopback, so the
 HTTPS redirect and secure cookies are off): ``production_server`` is the whole
-stack as ``make serve`` and the image start it (nginx in front of gunicorn,
+stack as ``make serve`` and the image start it (nginx in front of granian,
 ``ledger_project/serve.py``), ``gunicorn_server`` is gunicorn alone. The test
 must use a database fixture that commits (``transactional_db``) for the server
 to see its rows.
@@ -80,6 +80,8 @@ def _settings(name: str, **env: str) -> dict[str, str]:
         "SECURE_HSTS_SECONDS": "0",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "2",
+        "GRANIAN_WORKERS": "2",
+        "GRANIAN_BLOCKING_THREADS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **env,
     }
@@ -137,7 +139,7 @@ def nginx_binary() -> str:
 
 @contextmanager
 def production_server(name: str, **env: str) -> Iterator[RunningStack]:
-    """Starts ``python -m ledger_project.serve`` (nginx, then gunicorn) as ``make serve`` does, on a free port."""
+    """Starts ``python -m ledger_project.serve`` (nginx, then granian) as ``make serve`` does, on a free port."""
     nginx = nginx_binary()
     port = free_port()
     log = _log_path(name)
@@ -161,7 +163,7 @@ def production_server(name: str, **env: str) -> Iterator[RunningStack]:
         _wait_until_up(server, process, "the production stack")
         yield server
     finally:
-        _stop(process)  # SIGTERM: the launcher stops nginx, then gunicorn
+        _stop(process)  # SIGTERM: the launcher stops nginx, then the app server
 
 
 def _wait_until_up(server: Server, process: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
@@ -173,7 +175,7 @@ def _wait_until_up(server: Server, process: subprocess.Popen[bytes], what: str, 
             with urllib.request.urlopen(server.url + "/admin/login/", timeout=2):
                 return
         except urllib.error.HTTPError as error:
-            if error.code != 502:  # nginx answers 502 until gunicorn's workers accept
+            if error.code != 502:  # nginx answers 502 until the app server's workers accept
                 return  # it answers; the status is the test's business
             time.sleep(0.2)
         except OSError:

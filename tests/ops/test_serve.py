@@ -1,7 +1,7 @@
-"""``make serve`` and the image's command: nginx in front of gunicorn (ledger_project/serve.py).
+"""``make serve`` and the image's command: nginx in front of granian, or gunicorn (ledger_project/serve.py).
 
 The config the launcher writes, then the stack running as production runs it:
-timeouts and the body cap at the proxy, the request ID in gunicorn's access log,
+timeouts and the body cap at the proxy, the request ID in the access log,
 the client's address (never a header the client wrote), /metrics summed across
 workers, a graceful stop that finishes what it holds, and a stop of everything
 when one half dies.
@@ -19,6 +19,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,7 +51,7 @@ def test_timeouts_and_sizes_come_from_the_environment() -> None:
             "GUNICORN_GRACEFUL_TIMEOUT": "13",
         }
     )
-    text = serve.render_nginx_conf(config, Path("/run/x"), Path("/run/x/gunicorn.sock"))
+    text = serve.render_nginx_conf(config, Path("/run/x"), Path("/run/x/app.sock"))
     for line in (
         "listen 0.0.0.0:9001;",
         "client_header_timeout 7s;",
@@ -61,9 +62,44 @@ def test_timeouts_and_sizes_come_from_the_environment() -> None:
         "worker_processes 3;",
         "worker_connections 999;",
         "worker_shutdown_timeout 13s;",
-        "server unix:/run/x/gunicorn.sock;",
+        "server unix:/run/x/app.sock;",
     ):
         assert line in text, line
+
+
+def test_granian_is_the_default_app_server_with_every_setting_explicit(tmp_path: Path) -> None:
+    config = serve.ServeConfig.from_env(
+        {
+            "GRANIAN_WORKERS": "3",
+            "GRANIAN_BLOCKING_THREADS": "6",
+            "GRANIAN_HTTP1_HEADER_READ_TIMEOUT": "20000",
+            "GUNICORN_GRACEFUL_TIMEOUT": "13",
+        }
+    )
+    assert config.app_server == "granian"
+    command = serve.app_command(config, tmp_path / "app.sock")
+    flags = dict(zip(command[5::2], command[6::2], strict=False))
+    assert command[1:5] == ["-m", "granian", "--interface", "wsgi"]
+    assert command[-1] == "ledger_project.proxied:application"
+    assert flags["--uds"] == str(tmp_path / "app.sock") and flags["--uds-permissions"] == "600"
+    assert (flags["--workers"], flags["--blocking-threads"]) == ("3", "6")
+    # Backpressure follows the threads: no request waits inside a worker for a thread.
+    assert flags["--backpressure"] == "6"
+    assert flags["--http1-header-read-timeout"] == "20000"
+    assert flags["--workers-kill-timeout"] == "13"
+    assert "--no-access-log" in command and "--respawn-failed-workers" in command
+    # nginx logs every request granian ran, since granian logs none.
+    text = serve.render_nginx_conf(config, Path("/run/x"), Path("/run/x/app.sock"))
+    assert "access_log /dev/stderr ledger_json;" in text
+
+
+def test_gunicorn_is_one_setting_away_and_an_unknown_server_is_refused() -> None:
+    config = serve.ServeConfig.from_env({"LEDGER_APP_SERVER": "gunicorn"})
+    assert serve.app_command(config, Path("/run/x/app.sock")) == serve.gunicorn_command()
+    text = serve.render_nginx_conf(config, Path("/run/x"), Path("/run/x/app.sock"))
+    assert "access_log /dev/stderr ledger_json if=$ledger_refused_by_proxy;" in text
+    with pytest.raises(ValueError, match="LEDGER_APP_SERVER"):
+        serve.ServeConfig.from_env({"LEDGER_APP_SERVER": "uwsgi"})
 
 
 def test_defaults_listen_on_the_loopback_with_short_client_timeouts() -> None:
@@ -83,24 +119,41 @@ def test_every_placeholder_is_filled_and_the_body_cap_is_the_apis() -> None:
     assert "proxy_set_header X-Real-IP $remote_addr;" in text
 
 
-@pytest.mark.parametrize("keepalive", [2, 5, 75, 300])
-def test_nginx_drops_idle_upstream_connections_before_gunicorn_does(keepalive: int) -> None:
-    config = serve.ServeConfig(gunicorn_keepalive=keepalive)
-    assert 1 <= config.upstream_keepalive_timeout < keepalive
+@pytest.mark.parametrize("idle", [2, 5, 30, 75, 300])
+def test_nginx_drops_idle_upstream_connections_before_the_app_server_does(idle: int) -> None:
+    gunicorn = serve.ServeConfig(app_server="gunicorn", gunicorn_keepalive=idle)
+    # granian closes an idle connection when its header read timeout runs out.
+    granian = serve.ServeConfig(app_server="granian", granian_header_read_timeout_ms=idle * 1000)
+    for config in (gunicorn, granian):
+        assert config.app_idle_timeout == idle
+        assert 1 <= config.upstream_keepalive_timeout < idle
 
 
-def test_gunicorn_behind_nginx_listens_only_on_the_private_socket(tmp_path: Path) -> None:
-    env = serve.gunicorn_env(serve.ServeConfig(), {"PROMETHEUS_MULTIPROC_DIR": ""}, tmp_path, tmp_path / "g.sock")
+def test_the_app_server_behind_nginx_listens_only_on_the_private_socket(tmp_path: Path) -> None:
+    config = serve.ServeConfig(app_server="gunicorn")
+    env = serve.app_env(config, {"PROMETHEUS_MULTIPROC_DIR": ""}, tmp_path, tmp_path / "g.sock")
     assert env["GUNICORN_BIND"] == f"unix:{tmp_path / 'g.sock'}"
     # Several workers always sum their series: an empty setting gets the run directory.
     assert env["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
+    granian = serve.app_env(serve.ServeConfig(), {}, tmp_path, tmp_path / "g.sock")
+    assert "GUNICORN_BIND" not in granian and granian["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
+    assert "--uds" in serve.app_command(serve.ServeConfig(), tmp_path / "g.sock")
+
+
+def test_a_new_start_counts_metrics_from_zero(tmp_path: Path) -> None:
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir()
+    (metrics / "counter_4242.db").write_bytes(b"last run")
+    (metrics / "README").write_text("not ours")
+    serve.empty_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(metrics)})
+    assert sorted(path.name for path in metrics.iterdir()) == ["README"]
 
 
 def test_nginx_accepts_the_rendered_config(tmp_path: Path) -> None:
     nginx = nginx_binary()
     config = serve.ServeConfig.from_env({"NGINX_BIN": nginx, "PORT": str(free_port())})
     conf = tmp_path / "nginx.conf"
-    conf.write_text(serve.render_nginx_conf(config, tmp_path, tmp_path / "gunicorn.sock"))
+    conf.write_text(serve.render_nginx_conf(config, tmp_path, tmp_path / "app.sock"))
     result = subprocess.run(
         [*serve.nginx_command(config, tmp_path, conf), "-t"], capture_output=True, text=True, timeout=30
     )
@@ -116,13 +169,14 @@ def test_the_client_address_is_the_peers_and_nginxs_header_only_over_the_socket(
 # --- The stack, running ----------------------------------------------------------------
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Message, bytes]:
+    """Status, headers (names case-insensitive: granian sends them in lower case) and body."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def _access_lines(log: str, logger: str) -> list[dict[str, object]]:
@@ -130,8 +184,9 @@ def _access_lines(log: str, logger: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize("app_server", serve.APP_SERVERS)
 def test_the_stack_serves_through_nginx_with_request_ids_client_addresses_and_summed_metrics(
-    transactional_db: None,
+    transactional_db: None, app_server: str
 ) -> None:
     user = get_user_model().objects.create_superuser("serve-check", password="unused-Pa55word")
     _, token = api_key_create(user=user)
@@ -139,7 +194,12 @@ def test_the_stack_serves_through_nginx_with_request_ids_client_addresses_and_su
     query = json.dumps({"query": "query Probe { __typename }", "operationName": "Probe"}).encode()
 
     scrape_token = "scrape-" + "t0ken" * 8
-    with production_server("serve-stack", NGINX_CLIENT_HEADER_TIMEOUT="2", LEDGER_METRICS_TOKEN=scrape_token) as server:
+    with production_server(
+        f"serve-stack-{app_server}",
+        LEDGER_APP_SERVER=app_server,
+        NGINX_CLIENT_HEADER_TIMEOUT="2",
+        LEDGER_METRICS_TOKEN=scrape_token,
+    ) as server:
         # A client that claims another address is still logged (and judged) by the one it has.
         status, headers, body = _post(server.url + "/graphql", query, {**auth, "X-Real-IP": "203.0.113.9"})
         assert status == 200 and json.loads(body)["data"] == {"__typename": "Query"}
@@ -147,7 +207,7 @@ def test_the_stack_serves_through_nginx_with_request_ids_client_addresses_and_su
         for _ in range(8):  # spread over both workers
             assert _post(server.url + "/graphql", query, auth)[0] == 200
 
-        # Over the cap: nginx answers the API's own 413, and gunicorn never sees the request.
+        # Over the cap: nginx answers the API's own 413, and the app server never sees the request.
         status, _, body = _post(server.url + "/graphql", b"x" * (settings.LEDGER_MAX_BODY_BYTES + 1), auth)
         assert status == 413
         assert json.loads(body)["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
@@ -170,14 +230,17 @@ def test_the_stack_serves_through_nginx_with_request_ids_client_addresses_and_su
             metrics = response.read().decode()
         log = server.log_text()
 
-    access = _access_lines(log, "gunicorn.access")
+    # Whoever writes the line for a request the app ran, it carries the app's request ID.
+    access = _access_lines(log, "gunicorn.access" if app_server == "gunicorn" else "nginx.access")
     probe = next(line for line in access if line["request_id"] == request_id)
     assert (probe["method"], probe["path"], probe["status"]) == ("POST", "/graphql", 200)
     assert probe["remote_addr"] == "127.0.0.1"
-    assert not any(line["status"] == 413 for line in access)
+    assert isinstance(probe["duration_ms"], (int, float)) and probe["duration_ms"] < 10_000
     refused = _access_lines(log, "nginx.access")
-    assert any(line["status"] == 413 for line in refused)
+    assert any(line["status"] == 413 and not line["request_id"] for line in refused)
     assert any(line["status"] == 408 for line in refused)
+    if app_server == "gunicorn":
+        assert not any(line["status"] == 413 for line in access)
     # Nine probes, whichever worker ran each, counted once each in one exposition.
     counted = [
         line
@@ -196,7 +259,7 @@ def test_sigterm_finishes_a_request_nginx_holds_then_stops_everything(transactio
     with production_server("serve-graceful") as server:
         url = urlsplit(server.url)
         children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        assert len(children) == 2  # gunicorn's arbiter and nginx's master
+        assert len(children) == 2  # granian's main process and nginx's master
         connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
         connection.putrequest("POST", "/graphql")
         for name, value in (
@@ -205,7 +268,7 @@ def test_sigterm_finishes_a_request_nginx_holds_then_stops_everything(transactio
             ("Content-Length", str(len(body))),
         ):
             connection.putheader(name, value)
-        connection.endheaders(body[:5])  # half a request: nginx holds it, gunicorn has not seen it
+        connection.endheaders(body[:5])  # half a request: nginx holds it, granian has not seen it
         time.sleep(0.5)
 
         server.process.send_signal(signal.SIGTERM)
@@ -220,7 +283,7 @@ def test_sigterm_finishes_a_request_nginx_holds_then_stops_everything(transactio
         assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
 
 
-def test_when_nginx_cannot_start_gunicorn_is_stopped_and_the_launcher_fails(tmp_path: Path) -> None:
+def test_when_nginx_cannot_start_the_app_server_is_stopped_and_the_launcher_fails(tmp_path: Path) -> None:
     nginx = nginx_binary()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -233,7 +296,7 @@ def test_when_nginx_cannot_start_gunicorn_is_stopped_and_the_launcher_fails(tmp_
             HOST="127.0.0.1",
             PORT=str(port),
             NGINX_BIN=nginx,
-            GUNICORN_WORKERS="1",
+            GRANIAN_WORKERS="1",
             GUNICORN_GRACEFUL_TIMEOUT="5",
             LEDGER_RUN_DIR=str(run_dir),
         )
@@ -248,7 +311,7 @@ def test_when_nginx_cannot_start_gunicorn_is_stopped_and_the_launcher_fails(tmp_
     assert result.returncode == 1, result.stderr
     assert "nginx (exit" in result.stderr
     assert "Address already in use" in result.stderr
-    # gunicorn went with it: nothing listens on its socket any more.
+    # granian went with it: nothing listens on its socket any more.
     with socket.socket(socket.AF_UNIX) as probe, pytest.raises(OSError):
-        probe.connect(str(run_dir / "gunicorn.sock"))
+        probe.connect(str(run_dir / "app.sock"))
     assert os.stat(run_dir).st_mode & 0o077 == 0  # the socket's directory is the service user's alone
