@@ -72,10 +72,7 @@ class Server:
     def command(self) -> list[str]:
         if self.kind == "granian":
             config = serve.ServeConfig(
-                granian_workers=self.workers,
-                granian_blocking_threads=self.threads,
-                granian_backpressure=self.threads,
-                log_level="WARNING",
+                granian_workers=self.workers, granian_blocking_threads=self.threads, log_level="WARNING"
             )
             return serve.granian_command(config, ["--host", "127.0.0.1", "--port", str(self.port)])
         return [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "ledger_project.wsgi"]

@@ -89,9 +89,9 @@ class ServeConfig:
     # this many threads running the app; a thread holds one persistent database connection.
     granian_workers: int = 2
     granian_blocking_threads: int = 4
-    # Requests a worker runs at once; more wait in the socket's backlog, where another
-    # worker may take them, instead of queueing inside this one.
-    granian_backpressure: int = 4
+    # Requests a worker runs at once (0: as many as its threads); more wait in the socket's
+    # backlog, where another worker may take them, instead of queueing inside this one.
+    granian_backpressure: int = 0
     # granian also closes an idle keep-alive connection after this long (hyper's header
     # read timer runs while a connection waits for its next request).
     granian_header_read_timeout_ms: int = 30_000
@@ -103,7 +103,6 @@ class ServeConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServeConfig:
         debug = env.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
-        threads = _int(env, "GRANIAN_BLOCKING_THREADS", 4)
         return cls(
             host=env.get("HOST", "").strip() or "127.0.0.1",
             port=_int(env, "PORT", 8000),
@@ -117,8 +116,8 @@ class ServeConfig:
             proxy_timeout=_int(env, "NGINX_PROXY_TIMEOUT", 60),
             app_server=_app_server(env),
             granian_workers=_int(env, "GRANIAN_WORKERS", min(_cores(), 8)),
-            granian_blocking_threads=threads,
-            granian_backpressure=_int(env, "GRANIAN_BACKPRESSURE", threads),
+            granian_blocking_threads=_int(env, "GRANIAN_BLOCKING_THREADS", 4),
+            granian_backpressure=_int(env, "GRANIAN_BACKPRESSURE", 0),
             granian_header_read_timeout_ms=_int(env, "GRANIAN_HTTP1_HEADER_READ_TIMEOUT", 30_000),
             gunicorn_keepalive=_int(env, "GUNICORN_KEEPALIVE", 75),
             graceful_timeout=_int(env, "GUNICORN_GRACEFUL_TIMEOUT", 30),
@@ -218,7 +217,7 @@ def granian_command(config: ServeConfig, bind: list[str]) -> list[str]:
         sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", *bind,
         "--workers", str(config.granian_workers),
         "--blocking-threads", str(config.granian_blocking_threads),
-        "--backpressure", str(config.granian_backpressure),
+        "--backpressure", str(config.granian_backpressure or config.granian_blocking_threads),
         "--http1-header-read-timeout", str(config.granian_header_read_timeout_ms),
         # An idle thread would otherwise exit after 30 s and take its database connection with it.
         "--blocking-threads-idle-timeout", "600",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -67,6 +68,11 @@ def test_timeouts_and_sizes_come_from_the_environment() -> None:
         assert line in text, line
 
 
+def _flags(command: list[str]) -> dict[str, str]:
+    """Each ``--option value`` of a command line; a bare ``--flag`` has no entry."""
+    return {name: value for name, value in itertools.pairwise(command) if name.startswith("--") and value[:2] != "--"}
+
+
 def test_granian_is_the_default_app_server_with_every_setting_explicit(tmp_path: Path) -> None:
     config = serve.ServeConfig.from_env(
         {
@@ -78,13 +84,15 @@ def test_granian_is_the_default_app_server_with_every_setting_explicit(tmp_path:
     )
     assert config.app_server == "granian"
     command = serve.app_command(config, tmp_path / "app.sock")
-    flags = dict(zip(command[5::2], command[6::2], strict=False))
+    flags = _flags(command)
     assert command[1:5] == ["-m", "granian", "--interface", "wsgi"]
     assert command[-1] == "ledger_project.proxied:application"
     assert flags["--uds"] == str(tmp_path / "app.sock") and flags["--uds-permissions"] == "600"
     assert (flags["--workers"], flags["--blocking-threads"]) == ("3", "6")
     # Backpressure follows the threads: no request waits inside a worker for a thread.
     assert flags["--backpressure"] == "6"
+    explicit = serve.ServeConfig.from_env({"GRANIAN_BLOCKING_THREADS": "6", "GRANIAN_BACKPRESSURE": "2"})
+    assert _flags(serve.app_command(explicit, tmp_path / "app.sock"))["--backpressure"] == "2"
     assert flags["--http1-header-read-timeout"] == "20000"
     assert flags["--workers-kill-timeout"] == "13"
     assert "--no-access-log" in command and "--respawn-failed-workers" in command
