@@ -36,6 +36,7 @@ from tests.factories import make_account, valid_cpf
 from tests.ledger_checks import assert_books_balance
 from transactions import models
 from transactions.models import Transaction
+from transactions.posting import AccountBook
 from transactions.schema.enums import FailureReason, TransactionStatus, TransactionTypeEnum
 from transactions.services import (
     CREATE_DEPOSIT,
@@ -410,3 +411,33 @@ def test_a_capture_costs_no_more_statements_than_a_transfer(pair: tuple[Account,
     assert len(capture) <= len(transfer) == BUDGET["transfer"], capture
     writes = [sql for sql in capture if WRITE.match(sql)]
     assert len(writes) == 1 and "INSERT INTO transactions_entry" in writes[0], writes
+
+
+@pytest.mark.postgres_only
+def test_the_lock_draws_the_batch_s_pks_once_not_once_per_locked_account(settlement: Account) -> None:
+    """Issue 16: the pks rode on every locked row: 1,000 pks x ~900 accounts made a batch's lock its slowest part."""
+    accounts = [make_account(1_000) for _ in range(4)]
+    with transaction.atomic():
+        book = AccountBook.lock([a.pk for a in accounts], reserve=7)
+        carried = [vars(book[a.pk]).get("ledger_drawn") for a in sorted(accounts, key=lambda a: a.pk)]
+    assert len(set(book.drawn)) == 7 and all(isinstance(pk, int) for pk in book.drawn)
+    assert carried[0] == book.drawn and carried[1:] == [None, None, None], carried
+
+
+@pytest.mark.postgres_only
+def test_a_batch_whose_lowest_account_is_unknown_still_gets_its_pks(settlement: Account) -> None:
+    """The pks ride on the lowest wanted account's row; when it does not exist, ``reserve_ids`` draws them."""
+    a, b = make_account(1_000), make_account(1_000)
+    unknown = min(a.pk, b.pk) - 1
+    assert not Account.objects.filter(pk=unknown).exists()
+    specs = [
+        TransferSpec(unknown, a.pk, 1, "PIX"),
+        TransferSpec(a.pk, b.pk, 1, "PIX"),
+        TransferSpec(b.pk, a.pk, 2, "PIX"),
+    ]
+    results = transfer_batch_create(specs=specs)
+    assert results[0].error is not None and results[0].error.code == ErrorCode.ACCOUNT_NOT_FOUND
+    done = [r.transaction for r in results[1:]]
+    assert all(t is not None and t.status == "COMPLETED" for t in done)
+    assert len({t.pk for t in done if t is not None}) == 2
+    assert_books_balance()
