@@ -1,4 +1,4 @@
-"""Where one request spends its time: ``python -m bench.profile [--operation transfer|page|statement]``.
+"""Where one request spends its time: ``python -m bench.profile [--operation transfer|page|statement|batch]``.
 
 Calls the WSGI application gunicorn serves (every middleware, the view,
 graphene, the service, PostgreSQL) in this process, one request at a time, so
@@ -26,14 +26,15 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.harness import recreate_database
-from bench.http import PAGE, STATEMENT, TRANSFER
+from bench.http import BATCH, PAGE, STATEMENT, TRANSFER
 
 PROFILE_DB = os.environ.get("LEDGER_PROFILE_DB", "ledger_profile")
 
 
 def request_maker(key: str, ids: list[str], operation: str = "transfer") -> Callable[[], dict[str, Any]]:
     """A WSGI environ for one request, as gunicorn would build it: a transfer between two random funded
-    accounts, the 50-row transactions page with both parties, or an account's 50-entry statement page."""
+    accounts, the 50-row transactions page with both parties, an account's 50-entry statement page, or a
+    ``createTransactions`` of 1,000 transfers between random accounts (the benchmark's batch)."""
     rng = random.Random(7)
 
     def make() -> dict[str, Any]:
@@ -41,6 +42,12 @@ def request_maker(key: str, ids: list[str], operation: str = "transfer") -> Call
             document: dict[str, Any] = {"query": PAGE, "variables": {"after": None}}
         elif operation == "statement":
             document = {"query": STATEMENT, "variables": {"id": ids[1]}}
+        elif operation == "batch":
+            items = [
+                {"senderAccount": a, "receiverAccount": b, "amount": "0.01", "type": "PIX"}
+                for a, b in (rng.sample(ids, 2) for _ in range(1000))
+            ]
+            document = {"query": BATCH, "variables": {"items": items}}
         else:
             sender, receiver = rng.sample(ids, 2)
             document = {"query": TRANSFER, "variables": {"a": sender, "b": receiver}}
@@ -75,6 +82,7 @@ EXPECTED: dict[str, Callable[[dict[str, Any]], bool]] = {
     "transfer": lambda data: data["createTransaction"]["transaction"]["status"] == "COMPLETED",
     "page": lambda data: len(data["transactions"]["edges"]) == 50,
     "statement": lambda data: len(data["account"]["entries"]["edges"]) == 50,
+    "batch": lambda data: all(r["transaction"]["status"] == "COMPLETED" for r in data["createTransactions"]["results"]),
 }
 
 
@@ -87,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000, help="requests per timed or profiled run")
     parser.add_argument("--warmup", type=int, default=200, help="requests before timing (connection, caches)")
-    parser.add_argument("--operation", choices=["transfer", "page", "statement"], default="transfer")
+    parser.add_argument("--operation", choices=sorted(EXPECTED), default="transfer")
     parser.add_argument("--no-profile", action="store_true", help="only the mean time per request")
     args = parser.parse_args(argv)
 
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     key = api_key_create(user=user, name="profile")[1]
     application = get_wsgi_application()
     make = request_maker(key, ids, args.operation)
-    if args.operation != "transfer":  # pages of real rows: 60 transfers from ids[1], so 60 entries on it
+    if args.operation in ("page", "statement"):  # pages of real rows: 60 transfers from ids[1], so 60 entries on it
         for i in range(60):
             b"".join(application(request_maker(key, [ids[1], ids[2 + i % 50]])(), lambda *a: lambda data: None))
 

@@ -19,8 +19,10 @@ apply to both. This module knows nothing of the book: it imports no ledger rule.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,8 +36,10 @@ from audit.models import AuditEvent
 from core.counters import COUNTER_UPSERT, counter_add, counter_slot
 from transactions.models import STATUS_FIELDS, Entry, Transaction
 
+Columns = tuple[tuple[str, str], ...]  # (column, PostgreSQL array type) pairs
+
 # (column, PostgreSQL array type) of each table, in the order of the unnest() arguments.
-_TRANSACTION_COLUMNS = (
+_TRANSACTION_COLUMNS: Columns = (
     ("id", "bigint"),
     ("sender_id", "bigint"),
     ("receiver_id", "bigint"),
@@ -59,7 +63,7 @@ _TRANSACTION_COLUMNS = (
     ("capture_key", "text"),
 )
 # A Posting's attributes, by name (Posting below).
-_ENTRY_COLUMNS = (
+_ENTRY_COLUMNS: Columns = (
     ("account_id", "bigint"),
     ("transaction_id", "bigint"),
     ("amount", "bigint"),
@@ -70,8 +74,8 @@ _ENTRY_COLUMNS = (
     ("created_at", "timestamptz"),
 )
 # A status change of an existing transaction, keyed by id.
-_STATUS_COLUMNS = (("id", "bigint"), *(c for c in _TRANSACTION_COLUMNS if c[0] in STATUS_FIELDS))
-_ACCOUNT_COLUMNS = (
+_STATUS_COLUMNS: Columns = (("id", "bigint"), *(c for c in _TRANSACTION_COLUMNS if c[0] in STATUS_FIELDS))
+_ACCOUNT_COLUMNS: Columns = (
     ("id", "bigint"),
     ("balance", "bigint"),
     ("held", "bigint"),
@@ -187,15 +191,13 @@ class _Statement:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
+    def insert(self, table: str, columns: Columns, rows: Sequence[object]) -> None:
         if rows:
             self.add(
                 f"INSERT INTO {table} ({_names(columns)}) SELECT * FROM {_unnest(columns)}", _arrays(columns, rows)
             )
 
-    def update(
-        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object], updated_at: object = None
-    ) -> None:
+    def update(self, table: str, columns: Columns, rows: Sequence[object], updated_at: object = None) -> None:
         """``UPDATE table SET col = v.col, ... FROM unnest(...) AS v WHERE table.id = v.id`` (id: the first column)."""
         if not rows:
             return
@@ -223,34 +225,51 @@ class _Statement:
                 cursor.execute(f"WITH {ctes} SELECT 1", self.params)
 
 
-def _unnest(columns: Sequence[tuple[str, str]]) -> str:
+def _unnest(columns: Columns) -> str:
     """``unnest(%s::type[], ...)``: one array parameter per column (``_arrays``)."""
     return "unnest(" + ", ".join(f"%s::{kind}[]" for _, kind in columns) + ")"
 
 
-def _arrays(columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> list[list[Any]]:
-    return [[_value(row, name, kind) for row in rows] for name, kind in columns]
+def _arrays(columns: Columns, rows: Sequence[object]) -> list[list[Any]]:
+    read = _reader(columns)
+    return [list(column) for column in zip(*(read(row) for row in rows), strict=True)]
 
 
-def _value(row: object, name: str, kind: str) -> Any:
-    """A column's value as the statement or COPY sends it: a jsonb value travels as its JSON text."""
-    value = getattr(row, name)
-    return json.dumps(value) if kind == "jsonb" and value is not None else value
+@functools.cache
+def _reader(columns: Columns) -> Callable[[object], Sequence[Any]]:
+    """A row's values in ``columns`` order, as the statement or COPY sends them: a jsonb value as its JSON text.
+
+    One ``attrgetter`` call per row, built once per column set: a batch of 1,000 reads ~46,000 values.
+    """
+    get = operator.attrgetter(*(name for name, _ in columns))
+    as_json = [i for i, (_, kind) in enumerate(columns) if kind == "jsonb"]
+    if not as_json:
+        return get
+
+    def read(row: object) -> list[Any]:
+        values = list(get(row))
+        for i in as_json:
+            if values[i] is not None:
+                values[i] = json.dumps(values[i])
+        return values
+
+    return read
 
 
-def _names(columns: Sequence[tuple[str, str]]) -> str:
+def _names(columns: Columns) -> str:
     return ", ".join(name for name, _ in columns)
 
 
-def _copy(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[object]) -> None:
+def _copy(table: str, columns: Columns, rows: Sequence[object]) -> None:
     # Raw psycopg COPY: wrapped so that a UNIQUE violation is Django's IntegrityError, as elsewhere.
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY {table} ({_names(columns)}) FROM STDIN") as copy,
     ):
+        read = _reader(columns)
         for row in rows:
-            copy.write_row([_value(row, name, kind) for name, kind in columns])
+            copy.write_row(read(row))
 
 
 def _model_rows(model: type[Model], objects: Sequence[Model]) -> tuple[list[str], list[list[Any]]]:

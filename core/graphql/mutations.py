@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -70,12 +71,16 @@ def _refusals(value: Any, path: str, name: str) -> Iterator[tuple[str, str, Refu
             yield path, name, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            child = to_camel_case(key)
+            child = _api_name(key)
             yield from _refusals(item, f"{path}.{child}" if path else child, child)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _refusals(item, f"{path}[{index}]", name)
 
+
+# An input key's API spelling (``sender_account`` -> ``senderAccount``), once per key: a batch of 1,000
+# asked it 100,000 times per request. The keys are the schema's input fields, so the cache stays small.
+_api_name = functools.lru_cache(maxsize=1024)(to_camel_case)
 
 REFUSED_TEXT = "<refused text>"  # what the audit trail keeps of text the String scalar refused
 
@@ -87,7 +92,7 @@ def plain_input(value: Any) -> Any:
     trail names a refusal, never its text. Enums by name, instants in ISO 8601.
     """
     if isinstance(value, Mapping):
-        return {to_camel_case(key): plain_input(item) for key, item in value.items()}
+        return {_api_name(key): plain_input(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [plain_input(item) for item in value]
     if isinstance(value, RefusedText):
