@@ -1,4 +1,4 @@
-"""timestamptz values are read by psycopg's C loader (core.timestamps), and read exactly as Django's loader read them."""
+"""timestamptz values are read by psycopg's C loader (core.timestamps), exactly as Django's loader read them."""
 
 from __future__ import annotations
 
