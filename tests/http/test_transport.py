@@ -285,6 +285,9 @@ def test_graphiql_is_served_from_local_assets_when_enabled() -> None:
     assert "csrftoken" in page.cookies  # its requests send it back as X-CSRFToken
     script = Client().get("/static/graphene_django_graphiql_static/graphiql.min.js")
     assert script.status_code == 200
+    # Read to the end, as a server would: only then does the test client close the streamed file and send
+    # request_finished, which unbinds this request's ID (left bound, it named later tests' audit events).
+    assert b"".join(script.streaming_content)
 
 
 @override_settings(DEBUG=True, LEDGER_GRAPHIQL=False)
