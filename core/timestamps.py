@@ -6,7 +6,7 @@ to the connection's time zone. Being a subclass of the pure-Python class, it
 also replaces the C loader that psycopg's binary package installs: measured here,
 6.3 us per value against 0.2 us (``bench/RESULTS.md``, lever 8). A 50-row page with
 both parties reads ~300 timestamps, a batch of 1,000 locks ~900 accounts with
-three each: a third of a page's CPU went to this.
+three each: a quarter of a page's instructions went to this.
 
 With ``USE_TZ`` Django keeps every session in UTC (``SET TIME ZONE`` on connect),
 and the C loader returns aware values in the session's zone, as

@@ -74,7 +74,7 @@ class AccountBook:
             return cls(Account.objects.raw(f"SELECT * FROM {table} WHERE id IN ({placeholders}) ORDER BY id", wanted))
         # The drawn pks ride on the first wanted account's row only: on every row, a batch's 1,000 pks
         # times its ~900 accounts made the statement sort on disk and psycopg parse ~900,000 numbers
-        # (bench/RESULTS.md, lever 5). If that account does not exist, nothing is drawn here (the
+        # (bench/RESULTS.md, lever 6). If that account does not exist, nothing is drawn here (the
         # subquery runs only when first evaluated) and ``reserve_ids`` draws what is needed.
         drawn = f", CASE WHEN id = %s THEN {DRAWN} END AS ledger_drawn" if reserve else ""
         sql = f"SELECT *{drawn} FROM {table} WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE"
