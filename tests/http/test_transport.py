@@ -287,7 +287,7 @@ def test_graphiql_is_served_from_local_assets_when_enabled() -> None:
     assert script.status_code == 200
     # Read to the end, as a server would: only then does the test client close the streamed file and send
     # request_finished, which unbinds this request's ID (left bound, it named later tests' audit events).
-    assert b"".join(script.streaming_content)
+    assert b"".join(script)
 
 
 @override_settings(DEBUG=True, LEDGER_GRAPHIQL=False)
