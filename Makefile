@@ -62,7 +62,7 @@ test-sqlite: install
 		$(BIN)/pytest -m "not postgres_only and not browser and not ha" $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --servers
 
 # A pg_auto_failover monitor, primary and synchronous secondary on this machine
 # (ports 6000-6002, data in /var/lib/ledger-ha): deploy/ha/README.md.

@@ -112,7 +112,15 @@ def main(argv: list[str] | None = None) -> int:
 
         server_lines = servers.compare(accounts, pgbench_tps, quick=args.quick)
     http_facts["peer"] = peer_results
-    write_results(args.out, pgbench_tps, results, quick=args.quick, http_results=http_results, facts=http_facts)
+    write_results(
+        args.out,
+        pgbench_tps,
+        results,
+        quick=args.quick,
+        http_results=http_results,
+        facts=http_facts,
+        servers=bool(server_lines),
+    )
     if server_lines:
         merge(Path(args.out), "\n".join(server_lines), preamble=False)
     print(f"wrote {args.out}")
@@ -212,16 +220,17 @@ def write_results(
     quick: bool,
     http_results: list[Measurement],
     facts: dict[str, object],
+    servers: bool = False,
 ) -> None:
     info = machine()
+    command = f"python -m bench.run{' --quick' if quick else ''}{' --servers' if servers else ''}"
     batch_1000 = next(m for m in results if m.name.startswith("batch of 1000"))
     distinct_8 = next(m for m in results if "8 thread" in m.name and "distinct" in m.name)
     hot_8 = next(m for m in results if "hot" in m.name)
     lines = [
         "# Benchmark results",
         "",
-        f"Produced by `make bench` (`python -m bench.run{' --quick' if quick else ''}`) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{info['commit']}`.",
+        f"Produced by `make bench` (`{command}`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{info['commit']}`.",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; PostgreSQL {info['postgresql']} "
         f"on the same machine; Python {info['python']}.",
@@ -258,7 +267,7 @@ def write_results(
         *http_section(pgbench_tps, http_results, facts),
         *documents.section(
             cast(list[Measurement], facts["trusted_documents"]),
-            f"make bench (python -m bench.run{' --quick' if quick else ''})",
+            f"make bench ({command})",
         ),
         "## Where the time goes",
         "",
