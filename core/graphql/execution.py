@@ -142,7 +142,10 @@ class LedgerExecutionContext(ExecutionContext):
 
     def plain_leaf(self, parent_type: GraphQLObjectType, node: FieldNode) -> tuple[Any, Any] | None:
         """(resolver, serialize) when the field is a scalar or enum read by graphene's default resolver
-        with no arguments; else None. Decided once per field and operation."""
+        with no arguments; else None. Decided once per field and operation. Never with graphql middleware:
+        a middleware wraps every resolver, so every field must go through graphql-core's call."""
+        if self.middleware_manager is not None:
+            return None
         key = (parent_type.name, node.name.value, bool(node.arguments))
         known = self.leaves.get(key, _UNKNOWN)
         if known is _UNKNOWN:

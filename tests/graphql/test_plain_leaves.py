@@ -111,3 +111,21 @@ def test_the_ledger_s_page_fields_take_it() -> None:
         assert isinstance(object_type, GraphQLObjectType)
         for name in fields:
             assert _plain_leaf(object_type, field_node(name)) is not None, (type_name, name)
+
+
+def test_with_graphql_middleware_every_field_goes_through_it() -> None:
+    """A middleware (graphene-django's debug one, say) wraps every resolver: the short path must step aside."""
+    seen: list[str] = []
+
+    def middleware(next_: Any, root: Any, info: Any, **args: Any) -> Any:
+        seen.append(info.field_name)
+        return next_(root, info, **args)
+
+    result = execute(
+        SCHEMA,
+        parse("{ thing { name count } }"),
+        execution_context_class=LedgerExecutionContext,
+        middleware=[middleware],
+    )
+    assert isinstance(result, ExecutionResult) and result.data == {"thing": {"name": "x", "count": 3}}
+    assert seen == ["thing", "name", "count"]
